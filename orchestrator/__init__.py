@@ -1,0 +1,1 @@
+"""Self-hosted OpenAI Assistants API: intake service and domain."""

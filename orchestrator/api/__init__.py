@@ -1,0 +1,1 @@
+"""HTTP layer: the FastAPI app, dependencies and one router per resource."""

@@ -1,0 +1,27 @@
+"""The FastAPI application: routers under /v1, probes at the root, OpenAI error envelopes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from orchestrator.api import errors
+from orchestrator.api.routes import assistants, health
+
+API_ROUTERS = [assistants.router]
+
+
+def create_app() -> FastAPI:
+    """Build the app."""
+    app = FastAPI(
+        title="Assistants Orchestrator",
+        version="0.1.0",
+        description="Self-hosted OpenAI Assistants API (v1 and v2).",
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix="/v1")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,75 @@
+"""Request dependencies: tenant from the bearer key, API version, DB session, list params."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from fastapi import Depends, Header, Query
+from sqlmodel import Session
+
+from orchestrator import tenancy
+from orchestrator.config import get_settings
+from orchestrator.db import unit_of_work
+from orchestrator.errors import InvalidRequest, Unauthorized
+from orchestrator.pagination import PageParams, check_limit
+from orchestrator.schemas.common import Version
+
+
+def current_tenant(authorization: Annotated[str | None, Header()] = None) -> str:
+    """The tenant of the presented bearer key; 401 when missing or unknown."""
+    if not get_settings().api_keys:
+        raise Unauthorized(
+            "This server has no API keys configured (set ORCH_API_KEYS).",
+            code="invalid_api_key",
+        )
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized(
+            "You didn't provide an API key. You need to provide your API key in an Authorization"
+            " header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        )
+    key = authorization[7:].strip()
+    tenant = tenancy.resolve(key)
+    if tenant is None:
+        shown = key[:3] + "*" * 4 + key[-4:] if len(key) > 8 else "*" * len(key)
+        raise Unauthorized(f"Incorrect API key provided: {shown}.", code="invalid_api_key")
+    return tenant
+
+
+def api_version(openai_beta: Annotated[str | None, Header()] = None) -> Version:
+    """`OpenAI-Beta: assistants=v1|v2`; a missing header means v2."""
+    if not openai_beta:
+        return "v2"
+    for part in openai_beta.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "assistants":
+            if value in ("v1", "v2"):
+                return "v1" if value == "v1" else "v2"
+            raise InvalidRequest(
+                f"Invalid 'OpenAI-Beta' header value '{openai_beta}'. Use 'assistants=v2'"
+                " (or 'assistants=v1').",
+                code="invalid_beta",
+            )
+    return "v2"
+
+
+def db_session() -> Iterator[Session]:
+    """A unit of work per request: committed when the handler returns."""
+    with unit_of_work() as session:
+        yield session
+
+
+def page_params(
+    limit: Annotated[int, Query()] = 20,
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+    after: Annotated[str | None, Query()] = None,
+    before: Annotated[str | None, Query()] = None,
+) -> PageParams:
+    """Standard list parameters (limit 1-100, default 20, newest first)."""
+    return PageParams(limit=check_limit(limit), order=order, after=after, before=before)
+
+
+Tenant = Annotated[str, Depends(current_tenant)]
+ApiVersion = Annotated[Version, Depends(api_version)]
+DB = Annotated[Session, Depends(db_session, scope="function")]
+Page = Annotated[PageParams, Depends(page_params)]

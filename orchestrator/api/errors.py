@@ -1,0 +1,98 @@
+"""Exception handlers: every error leaves as the OpenAI envelope; FastAPI's 422 never does."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orchestrator.errors import APIError, InvalidRequest
+from orchestrator.schemas.common import TOOL_TAGS
+
+log = logging.getLogger(__name__)
+TAGS = TOOL_TAGS | {"text", "json_object", "json_schema", "image_file", "image_url", "auto",
+                    "static"}
+
+
+def param_of(loc: Sequence[Any]) -> str | None:
+    """Turn a pydantic error location into OpenAI's `param` ("tools[0].function.name")."""
+    out = ""
+    prev_marker = False  # previous part was an index or a union branch: a tag may follow
+    for part in loc:
+        if part in ("body", "query", "path", "header") and not out:
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+            prev_marker = True
+            continue
+        text = str(part)
+        if "[" in text or "(" in text:  # a union branch name such as "literal['auto']"
+            prev_marker = True
+            continue
+        if prev_marker and text in TAGS:
+            prev_marker = False
+            continue
+        out += ("." if out else "") + text
+        prev_marker = False
+    return out or None
+
+
+def _json(status: int, body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(status_code=status, content=body)
+
+
+def _validation_message(err: dict[str, Any], param: str | None) -> str:
+    kind = err.get("type", "")
+    if kind == "json_invalid" or (param is None and kind in ("model_attributes_type",
+                                                            "dict_type")):
+        return (
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't"
+            " using your HTTP library correctly. The OpenAI API expects a JSON payload, but what"
+            " was sent was not valid JSON.)"
+        )
+    if kind == "missing":
+        return f"Missing required parameter: '{param}'." if param else "Missing request body."
+    if kind == "extra_forbidden":
+        return f"Unrecognized request argument supplied: {param}"
+    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"Invalid '{param}': {msg}." if param else f"Invalid request: {msg}."
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+
+    @app.exception_handler(APIError)
+    async def _api_error(_req: Request, exc: APIError) -> JSONResponse:
+        return _json(exc.status_code, exc.body())
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        err = errors[0] if errors else {}
+        param = param_of(err.get("loc", ()))
+        code = {"missing": "missing_required_parameter",
+                "extra_forbidden": "unknown_parameter"}.get(err.get("type", ""))
+        return _json(400, InvalidRequest(_validation_message(err, param), param=param,
+                                         code=code).body())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code in (404, 405):
+            message = f"Invalid URL ({req.method} {req.url.path})"
+        else:
+            message = str(exc.detail)
+        return _json(exc.status_code, {"error": {"message": message,
+                                                 "type": "invalid_request_error",
+                                                 "param": None, "code": None}})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return _json(500, {"error": {"message": "The server had an error while processing your"
+                                     " request.", "type": "server_error", "param": None,
+                                     "code": "server_error"}})

@@ -1,0 +1,45 @@
+"""Settings from the environment (prefix ORCH_); the only module that reads it."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of the API, workers and sandbox."""
+
+    model_config = SettingsConfigDict(env_prefix="ORCH_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite under var/")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    data_dir: Path = Path("var/data")
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_upload_bytes: int = 512 * 1024 * 1024
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """Accept a comma-separated string as well as a list."""
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or a SQLite file under ./var/ by default."""
+        if self.database_url:
+            return self.database_url
+        return "sqlite:///" + str(Path("var/orchestrator.db").absolute())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Wire types: request bodies and response objects, mirroring openai-python's types."""

@@ -1,0 +1,1 @@
+"""Domain services: load, check, change, record; raise domain errors, never HTTP ones."""

@@ -1,0 +1,51 @@
+"""Helpers every service uses: tenant-scoped lookups and version checks of request bodies."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlmodel import Session, select
+
+from orchestrator.errors import InvalidRequest, not_found
+from orchestrator.schemas.common import Version
+
+M = TypeVar("M")
+
+
+def get_owned(session: Session, model: type[M], tenant: str, object_id: str, kind: str,
+              param: str | None = None) -> M:
+    """The tenant's object with this id, or OpenAI's 404."""
+    row = session.exec(
+        select(model).where(model.id == object_id, model.tenant == tenant)  # type: ignore[attr-defined]
+    ).first()
+    if row is None:
+        raise not_found(kind, object_id, param)
+    return row
+
+
+def check_tools_version(version: Version, tools: list[Any] | None, param: str = "tools") -> None:
+    """`retrieval` is v1's name and `file_search` v2's; say so instead of guessing."""
+    for i, tool in enumerate(tools or []):
+        kind = tool.type
+        if version == "v2" and kind == "retrieval":
+            raise InvalidRequest(
+                "The 'retrieval' tool was renamed 'file_search' in assistants=v2.",
+                param=f"{param}[{i}].type",
+            )
+        if version == "v1" and kind == "file_search":
+            raise InvalidRequest(
+                "The 'file_search' tool needs 'OpenAI-Beta: assistants=v2'; v1 calls it"
+                " 'retrieval'.",
+                param=f"{param}[{i}].type",
+            )
+
+
+def reject_field(body: Any, field: str, version: Version) -> None:
+    """A field the other API version has: reject it as OpenAI rejects unknown arguments."""
+    if field in body.model_fields_set and getattr(body, field) is not None:
+        other = "v2" if version == "v1" else "v1"
+        raise InvalidRequest(
+            f"Unrecognized request argument supplied: {field} (it belongs to assistants={other})",
+            param=field,
+            code="unknown_parameter",
+        )

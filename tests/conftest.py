@@ -1,0 +1,63 @@
+"""Fixtures: a real API server per database backend, driven by the official openai SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.support.servers import (
+    ApiServer,
+    api_server,
+    postgres_available,
+    postgres_database,
+    sqlite_database,
+)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each API test runs once per database backend."""
+    if request.param == "postgres" and not postgres_available():
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (external resource missing)")
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """A migrated database and a running `orchestrator api` against it."""
+    workdir = tmp_path_factory.mktemp(f"api-{backend}")
+    db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
+    with db as url, api_server(url, workdir) as srv:
+        yield srv
+
+
+@pytest.fixture()
+def client(server: ApiServer) -> openai.OpenAI:
+    """The newest openai SDK, first tenant."""
+    return openai.OpenAI(base_url=server.base_url, api_key=server.keys[0], max_retries=0)
+
+
+@pytest.fixture()
+def other_client(server: ApiServer) -> openai.OpenAI:
+    """The newest openai SDK, second tenant."""
+    return openai.OpenAI(base_url=server.base_url, api_key=server.keys[1], max_retries=0)
+
+
+@pytest.fixture()
+def http(server: ApiServer) -> Iterator[httpx.Client]:
+    """Raw HTTP with the first tenant's key and the v2 beta header."""
+    with httpx.Client(base_url=server.base_url, timeout=30, headers={
+        "Authorization": f"Bearer {server.keys[0]}", "OpenAI-Beta": "assistants=v2",
+    }) as c:
+        yield c
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files under tests/api use the server fixture; give them stable ids."""
+    for item in items:
+        if Path(str(item.fspath)).parts[-2] == "api":
+            item.add_marker(pytest.mark.api)
