@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from orchestrator.api import errors
-from orchestrator.api.routes import assistants, health
+from orchestrator.api.routes import assistants, files, health, messages, threads
 
-API_ROUTERS = [assistants.router]
+API_ROUTERS = [assistants.router, threads.router, messages.router, files.router]
 
 
 def create_app() -> FastAPI:
