@@ -1,0 +1,65 @@
+"""Threads: create (with initial messages), modify, delete (with its messages)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col
+from sqlmodel import delete as sql_delete
+
+from orchestrator.ids import new_id
+from orchestrator.models import MessageRecord, ThreadRecord
+from orchestrator.schemas.common import Version
+from orchestrator.schemas.thread import CreateThread, ModifyThread
+from orchestrator.services import messages
+from orchestrator.services.assistants import check_tool_resources
+from orchestrator.services.common import reject_field
+
+
+def get(session: Session, tenant: str, thread_id: str) -> ThreadRecord:
+    """The tenant's thread, or 404."""
+    return messages.get_thread(session, tenant, thread_id)
+
+
+def create(session: Session, tenant: str, version: Version, body: CreateThread,
+           prefix: str = "") -> ThreadRecord:
+    """Record a thread and its initial messages (in the order given, oldest first).
+
+    `prefix` locates the thread inside a larger request (e.g. "thread." of create-and-run).
+    """
+    if version == "v1":
+        messages.reject_at(body, "tool_resources", version, prefix)
+    resources = check_tool_resources(session, tenant, body.tool_resources,
+                                     f"{prefix}tool_resources")
+    rec = ThreadRecord(id=new_id("thread"), tenant=tenant, tool_resources=resources,
+                       meta=body.metadata)
+    initial = [messages.build(session, tenant, version, rec.id, m, f"{prefix}messages[{i}].")
+               for i, m in enumerate(body.messages or [])]
+    session.add(rec)
+    session.flush()  # the thread row first: messages reference it
+    for msg in initial:
+        session.add(msg)
+        session.flush()  # one at a time, so `seq` follows the request's order
+    return rec
+
+
+def modify(session: Session, tenant: str, version: Version, thread_id: str,
+           body: ModifyThread) -> ThreadRecord:
+    """Change the fields the request sent."""
+    rec = get(session, tenant, thread_id)
+    if version == "v1":
+        reject_field(body, "tool_resources", version)
+    sent = body.model_fields_set
+    if "tool_resources" in sent:
+        rec.tool_resources = check_tool_resources(session, tenant, body.tool_resources)
+    if "metadata" in sent:
+        rec.meta = body.metadata
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def delete(session: Session, tenant: str, thread_id: str) -> None:
+    """Remove the thread and its messages (explicitly, not only through the FK cascade)."""
+    rec = get(session, tenant, thread_id)
+    session.exec(sql_delete(MessageRecord).where(col(MessageRecord.thread_id) == rec.id))
+    session.delete(rec)
+    session.flush()
