@@ -104,7 +104,11 @@ def delete(session: Session, tenant: str, assistant_id: str) -> None:
 def attach_file(session: Session, tenant: str, assistant_id: str, file_id: str) -> dict[str, Any]:
     """v1: attach a file (at most 20); attaching twice returns the existing link."""
     rec = get(session, tenant, assistant_id)
-    require_files(session, tenant, [file_id], "file_id")
+    try:
+        require_files(session, tenant, [file_id], "file_id")
+    except InvalidRequest as exc:
+        exc.param = "file_id"
+        raise
     for link in rec.file_links:
         if link["id"] == file_id:
             return link

@@ -1,0 +1,15 @@
+"""get_store(): the process-wide blob store from Settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from orchestrator.config import get_settings
+from orchestrator.storage.base import BlobStore
+from orchestrator.storage.local import LocalBlobStore
+
+
+@lru_cache(maxsize=1)
+def get_store() -> BlobStore:
+    """The blob store: a folder `blobs/` under Settings.data_dir."""
+    return LocalBlobStore(get_settings().data_dir / "blobs")
