@@ -1,4 +1,4 @@
-"""The `orchestrator` command: api, migrate (later issues add worker, beat, sandbox-worker, …)."""
+"""The `orchestrator` command: api, migrate, worker, beat, dev."""
 
 from __future__ import annotations
 
@@ -59,6 +59,63 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print(f"database migrated to {args.revision}", flush=True)
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    """A Celery worker for runs, webhooks and maintenance."""
+    from workers.celery_app import app
+
+    concurrency = args.concurrency or get_settings().worker_concurrency
+    argv = ["worker", "-Q", args.queues, "--concurrency", str(concurrency),
+            "--loglevel", args.log_level, "-n", f"{args.name}@%h", "-E"]
+    if args.pool:
+        argv += ["--pool", args.pool]
+    app.worker_main(argv)
+
+
+def cmd_beat(args: argparse.Namespace) -> None:
+    """Celery beat: schedules runs.sweep (run exactly one)."""
+    from workers.celery_app import app
+
+    schedule = get_settings().data_dir / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    app.start(["beat", "--loglevel", args.log_level, "--schedule", str(schedule)])
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    """api + worker + beat in one process group on embedded defaults; Ctrl-C stops them all."""
+    import signal
+    import subprocess
+    import time
+
+    from orchestrator.migrate import upgrade
+
+    ensure_api_keys(args.host)
+    upgrade()
+    exe = [sys.executable, "-m", "orchestrator.cli"]
+    procs = [
+        subprocess.Popen([*exe, "api", "--host", args.host, "--port", str(args.port)]),
+        subprocess.Popen([*exe, "worker", "--concurrency", str(args.concurrency)]),
+        subprocess.Popen([*exe, "beat"]),
+    ]
+
+    def stop(*_: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        deadline = time.monotonic() + 15
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while all(p.poll() is None for p in procs):
+        time.sleep(0.5)
+    stop()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="orchestrator", description=__doc__)
@@ -75,6 +132,24 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade)")
     migrate.add_argument("revision", nargs="?", default="head")
     migrate.set_defaults(func=cmd_migrate)
+
+    worker = sub.add_parser("worker", help="Celery worker for runs, webhooks and maintenance")
+    worker.add_argument("--queues", default="runs,webhooks,maintenance")
+    worker.add_argument("--concurrency", type=int, default=0)
+    worker.add_argument("--pool", default="")
+    worker.add_argument("--name", default="runs")
+    worker.add_argument("--log-level", default="info")
+    worker.set_defaults(func=cmd_worker)
+
+    beat = sub.add_parser("beat", help="Celery beat (the sweeper's schedule)")
+    beat.add_argument("--log-level", default="info")
+    beat.set_defaults(func=cmd_beat)
+
+    dev = sub.add_parser("dev", help="api + worker + beat together (SQLite, local Redis)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--concurrency", type=int, default=2)
+    dev.set_defaults(func=cmd_dev)
     return parser
 
 

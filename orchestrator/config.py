@@ -23,6 +23,26 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 20
 
+    # Runs
+    model_base_url: str = "http://127.0.0.1:11434/v1"
+    model_api_key: str = "sk-no-key"
+    model_aliases: dict[str, str] = Field(default_factory=dict)
+    model_timeout: float = 120.0
+    model_context_tokens: int = 128_000
+    model_max_attempts: int = 5
+    model_retry_base: float = 1.0
+    model_retry_max: float = 30.0
+    max_run_steps: int = 25
+    run_expiry_seconds: int = 600
+    lease_seconds: float = 15.0
+    heartbeat_seconds: float = 5.0
+    sweep_interval: float = 2.0
+    queued_stale_seconds: float = 30.0
+    stream_ttl_seconds: int = 3600
+    broker_visibility_timeout: int = 600
+    task_time_limit: int = 540
+    worker_concurrency: int = 4
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from orchestrator.api import errors
-from orchestrator.api.routes import assistants, files, health, messages, threads
+from orchestrator.api.routes import assistants, files, health, messages, runs, steps, threads
 
-API_ROUTERS = [assistants.router, threads.router, messages.router, files.router]
+# runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
+API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
+               files.router]
 
 
 def create_app() -> FastAPI:

@@ -1,0 +1,1 @@
+"""The run lifecycle: statuses, the pure transition table, and the run service."""

@@ -1,0 +1,281 @@
+"""Runs, worker side: claim a step under a lease, record its outcome, retry, fail, cancel."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from orchestrator import jobs
+from orchestrator.config import get_settings
+from orchestrator.ids import new_id
+from orchestrator.mappers import run as run_wire
+from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
+from orchestrator.models.base import now
+from orchestrator.runs.cas import cas, move
+from orchestrator.runs.events import emit
+from orchestrator.runs.outcome import ModelOutcome, StepIds
+from orchestrator.runs.prompt import BUILTIN_FUNCTIONS
+from orchestrator.runs.service import emit_run
+from orchestrator.runs.status import TERMINAL, RunStatus, StepStatus
+
+HISTORY_LIMIT = 1000  # newest thread messages read per step; truncation cuts further
+
+
+def load(session: Session, run_id: str) -> RunRecord | None:
+    """The run by id (workers act across tenants)."""
+    return session.exec(select(RunRecord).where(RunRecord.id == run_id)).first()
+
+
+def new_step_ids() -> StepIds:
+    """Fresh ids for the step a model call may produce."""
+    return StepIds(new_id("step"), new_id("message"), new_id("step"))
+
+
+def claim(session: Session, run_id: str, owner: str) -> RunRecord | None:
+    """Take the run's next step under a lease, or None when there is nothing for us to do."""
+    run = load(session, run_id)
+    if run is None or RunStatus(run.status) in TERMINAL:
+        return None
+    status = RunStatus(run.status)
+    lease_until = time.time() + get_settings().lease_seconds
+    if status is RunStatus.CANCELLING:
+        finish_cancel(session, run)
+        return None
+    if status is RunStatus.QUEUED:
+        event = move(session, run, RunStatus.IN_PROGRESS, started_at=now(),
+                     lease_owner=owner, lease_expires_at=lease_until)
+        if event is None:
+            return None
+        emit_run(session, run, event)
+        return run
+    if status is RunStatus.IN_PROGRESS:
+        if run.lease_expires_at is not None and run.lease_expires_at > time.time():
+            return None  # live work elsewhere, or a retry not yet due
+        return run if cas(session, run, {"lease_owner": owner,
+                                         "lease_expires_at": lease_until}) else None
+    return None  # requires_action: waits for the client (or expiry)
+
+
+def _close_steps(session: Session, run: RunRecord, status: StepStatus, at_field: str,
+                 error: dict[str, Any] | None = None) -> None:
+    steps = session.exec(select(RunStepRecord).where(
+        RunStepRecord.run_id == run.id,
+        RunStepRecord.status == StepStatus.IN_PROGRESS.value)).all()
+    for step in steps:
+        step.status = status.value
+        setattr(step, at_field, now())
+        step.last_error = error
+        session.add(step)
+        if run.stream:
+            emit(session, run.tenant, run.id, f"thread.run.step.{status.value}",
+                 run_wire.step(step).model_dump(mode="json"))
+
+
+def finish_cancel(session: Session, run: RunRecord) -> bool:
+    """cancelling -> cancelled, closing open steps."""
+    event = move(session, run, RunStatus.CANCELLED, cancelled_at=now(), required_action=None,
+                 lease_owner=None, lease_expires_at=None)
+    if event is None:
+        return False
+    _close_steps(session, run, StepStatus.CANCELLED, "cancelled_at")
+    emit_run(session, run, event)
+    return True
+
+
+def expire(session: Session, run: RunRecord) -> bool:
+    """requires_action past expires_at -> expired."""
+    event = move(session, run, RunStatus.EXPIRED, required_action=None)
+    if event is None:
+        return False
+    _close_steps(session, run, StepStatus.EXPIRED, "expired_at")
+    emit_run(session, run, event)
+    return True
+
+
+def fail(session: Session, run: RunRecord, code: str, message: str,
+         owner: str | None = None) -> bool:
+    """Any active status -> failed with last_error."""
+    error = {"code": code, "message": message}
+    event = move(session, run, RunStatus.FAILED, owner, failed_at=now(), last_error=error,
+                 required_action=None, lease_owner=None, lease_expires_at=None)
+    if event is None:
+        return False
+    _close_steps(session, run, StepStatus.FAILED, "failed_at",
+                 {"code": "rate_limit_exceeded" if code == "rate_limit_exceeded"
+                  else "server_error", "message": message})
+    emit_run(session, run, event)
+    return True
+
+
+def schedule_retry(session: Session, run: RunRecord, owner: str, code: str, message: str,
+                   retry_after: float | None) -> bool:
+    """Back off and try the step again, or fail the run once attempts run out."""
+    s = get_settings()
+    attempts = run.attempts + 1
+    if attempts >= s.model_max_attempts:
+        return fail(session, run, code, f"{message} (after {attempts} attempts)", owner)
+    delay = min(s.model_retry_max, s.model_retry_base * 2 ** (attempts - 1))
+    if retry_after is not None:
+        delay = min(max(delay, retry_after), s.model_retry_max)
+    if not cas(session, run, {"attempts": attempts, "lease_owner": None,
+                              "lease_expires_at": time.time() + delay}, owner):
+        return False
+    jobs.enqueue(session, "runs.advance", run.id, countdown=delay)
+    return True
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
+
+
+def _emit_step(session: Session, run: RunRecord, step: RunStepRecord, *names: str) -> None:
+    if run.stream:
+        data = run_wire.step(step).model_dump(mode="json")
+        for name in names:
+            emit(session, run.tenant, run.id, f"thread.run.step.{name}", data)
+
+
+def _emit_message(session: Session, run: RunRecord, msg: MessageRecord, *names: str) -> None:
+    if run.stream:
+        from orchestrator.mappers.message import message as message_wire
+
+        data = message_wire(msg, "v2").model_dump(mode="json")
+        for name in names:
+            emit(session, run.tenant, run.id, f"thread.message.{name}", data)
+
+
+def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelOutcome,
+                   ids: StepIds, streamed_created: frozenset[str] = frozenset()) -> bool:
+    """Persist one model answer as steps, message and the run's next status; False if stale.
+
+    The write is a CAS on (status, version, lease owner), so a duplicate or late worker
+    changes nothing and writes no second message.
+    """
+    total = run.usage or _usage(0, 0)
+    usage = _usage(total["prompt_tokens"] + outcome.prompt_tokens,
+                   total["completion_tokens"] + outcome.completion_tokens)
+    step_usage = _usage(outcome.prompt_tokens, outcome.completion_tokens)
+    ordinal = run.steps_taken
+    tool_ordinal = ordinal + (1 if outcome.content else 0)
+    taken = tool_ordinal + (1 if outcome.tool_calls else 0)
+    builtin = [c for c in outcome.tool_calls if c.name in BUILTIN_FUNCTIONS]
+    cut = outcome.finish_reason == "length"
+    if builtin:
+        return fail(session, run, "server_error",
+                    f"The {builtin[0].name} tool is not available on this server yet.", owner)
+    if outcome.tool_calls:
+        changes: dict[str, Any] = {
+            "usage": usage, "steps_taken": taken, "attempts": 0, "lease_owner": None,
+            "lease_expires_at": None, "required_action": {
+                "type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": [
+                    {"id": c.id, "type": "function",
+                     "function": {"name": c.name, "arguments": c.arguments}}
+                    for c in outcome.tool_calls]}}}
+        event = move(session, run, RunStatus.REQUIRES_ACTION, owner, **changes)
+    elif cut and run.max_completion_tokens:
+        event = move(session, run, RunStatus.INCOMPLETE, owner, usage=usage,
+                     incomplete_details={"reason": "max_completion_tokens"},
+                     steps_taken=taken, lease_owner=None, lease_expires_at=None)
+    else:
+        event = move(session, run, RunStatus.COMPLETED, owner, usage=usage, completed_at=now(),
+                     steps_taken=taken, lease_owner=None, lease_expires_at=None)
+    if event is None:
+        return False
+    created = now()
+    if outcome.content:
+        msg = MessageRecord(
+            id=ids.message, tenant=run.tenant, created_at=created, thread_id=run.thread_id,
+            role="assistant", content=[{"type": "text", "text": {
+                "value": outcome.content, "annotations": []}}],
+            attachments=[], status="incomplete" if cut else "completed",
+            incomplete_details={"reason": "max_tokens"} if cut else None,
+            completed_at=None if cut else created, incomplete_at=created if cut else None,
+            assistant_id=run.assistant_id, run_id=run.id)
+        step = RunStepRecord(
+            id=ids.message_step, tenant=run.tenant, created_at=created, run_id=run.id,
+            ordinal=ordinal, thread_id=run.thread_id, assistant_id=run.assistant_id,
+            type="message_creation", status=StepStatus.COMPLETED.value, completed_at=created,
+            step_details={"type": "message_creation",
+                          "message_creation": {"message_id": ids.message}},
+            usage=None if outcome.tool_calls else step_usage)
+        session.add(msg)
+        session.add(step)
+        session.flush()
+        if "message" not in streamed_created:
+            _emit_step(session, run, step, "created", "in_progress")
+            _emit_message(session, run, msg, "created", "in_progress")
+        _emit_message(session, run, msg, "incomplete" if cut else "completed")
+        _emit_step(session, run, step, "completed")
+    if outcome.tool_calls:
+        tool_step = RunStepRecord(
+            id=ids.tool_step, tenant=run.tenant, created_at=created, run_id=run.id,
+            ordinal=tool_ordinal, thread_id=run.thread_id, assistant_id=run.assistant_id,
+            type="tool_calls", status=StepStatus.IN_PROGRESS.value, usage=step_usage,
+            step_details={"type": "tool_calls", "tool_calls": [
+                {"id": c.id, "type": "function",
+                 "function": {"name": c.name, "arguments": c.arguments, "output": None}}
+                for c in outcome.tool_calls]})
+        session.add(tool_step)
+        session.flush()
+        if "tools" not in streamed_created:
+            _emit_step(session, run, tool_step, "created", "in_progress")
+    emit_run(session, run, event)
+    return True
+
+
+def exhausted_budget(run: RunRecord) -> str | None:
+    """Which token budget (max_prompt_tokens / max_completion_tokens) the run has used up."""
+    used = run.usage or {}
+    if run.max_prompt_tokens and used.get("prompt_tokens", 0) >= run.max_prompt_tokens:
+        return "max_prompt_tokens"
+    if run.max_completion_tokens and (
+            used.get("completion_tokens", 0) >= run.max_completion_tokens):
+        return "max_completion_tokens"
+    return None
+
+
+def mark_incomplete(session: Session, run: RunRecord, reason: str, owner: str) -> bool:
+    """in_progress -> incomplete with incomplete_details."""
+    event = move(session, run, RunStatus.INCOMPLETE, owner,
+                 incomplete_details={"reason": reason}, lease_owner=None,
+                 lease_expires_at=None)
+    if event is None:
+        return False
+    emit_run(session, run, event)
+    return True
+
+
+def step_cap_reached(run: RunRecord) -> bool:
+    """Whether the run has used up its step budget."""
+    return run.steps_taken >= get_settings().max_run_steps
+
+
+def renew_leases(session: Session, owner: str, run_ids: list[str]) -> int:
+    """Heartbeat: push out the leases we still hold."""
+    if not run_ids:
+        return 0
+    stmt = update(RunRecord).where(
+        col(RunRecord.id).in_(run_ids), col(RunRecord.lease_owner) == owner,
+        col(RunRecord.status) == RunStatus.IN_PROGRESS.value,
+    ).values(lease_expires_at=time.time() + get_settings().lease_seconds)
+    result = session.exec(stmt)
+    return int(result.rowcount)
+
+
+def history(session: Session, run: RunRecord) -> tuple[list[MessageRecord],
+                                                        list[RunStepRecord],
+                                                        list[MessageRecord]]:
+    """Thread messages before the run, the run's steps, and the run's own messages."""
+    thread_msgs = list(session.exec(select(MessageRecord).where(
+        MessageRecord.thread_id == run.thread_id,
+        (col(MessageRecord.run_id).is_(None)) | (MessageRecord.run_id != run.id),
+    ).order_by(col(MessageRecord.seq).desc()).limit(HISTORY_LIMIT)).all())
+    thread_msgs.reverse()
+    steps = session.exec(select(RunStepRecord).where(RunStepRecord.run_id == run.id)).all()
+    own = session.exec(select(MessageRecord).where(
+        MessageRecord.thread_id == run.thread_id, MessageRecord.run_id == run.id)).all()
+    return thread_msgs, list(steps), list(own)

@@ -1,0 +1,117 @@
+"""Run event bus on Redis Streams: publish (outbox rows and live deltas) and relay as SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import redis
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from orchestrator.config import get_settings
+from orchestrator.db import get_engine
+from orchestrator.models import EventRecord
+from orchestrator.redis_client import get_async_redis, get_redis
+from orchestrator.runs.status import STREAM_END
+from orchestrator.runs.transitions import event_name
+
+log = logging.getLogger(__name__)
+END_EVENTS = frozenset(event_name(s) for s in STREAM_END)
+DONE = b"event: done\ndata: [DONE]\n\n"
+
+
+def stream_key(run_id: str) -> str:
+    """The Redis Stream holding a run's events."""
+    return f"orch:run:{run_id}:events"
+
+
+def _xadd(pipe: Any, run_id: str, event_id: str, event: str, data: dict[str, Any]) -> None:
+    key = stream_key(run_id)
+    pipe.xadd(key, {"eid": event_id, "event": event, "data": json.dumps(data)})
+    pipe.expire(key, get_settings().stream_ttl_seconds)
+
+
+def publish_live(run_id: str, event_id: str, event: str, data: dict[str, Any]) -> str | None:
+    """Publish an event that has no outbox row (deltas, in-flight snapshots); best effort."""
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        _xadd(pipe, run_id, event_id, event, data)
+        return str(pipe.execute()[0].decode())
+    except redis.RedisError as exc:
+        log.warning("live event %s for %s not published: %s", event, run_id, exc)
+        return None
+
+
+def publish_outbox(events: Iterable[EventRecord]) -> str | None:
+    """XADD committed outbox rows, then mark them published; returns the first stream id."""
+    rows = list(events)
+    if not rows:
+        return None
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for ev in rows:
+            _xadd(pipe, ev.run_id, ev.id, ev.type, ev.data)
+        results = pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("outbox publish deferred to the sweeper: %s", exc)
+        return None
+    with Session(get_engine()) as session:
+        session.exec(update(EventRecord).where(col(EventRecord.id).in_([e.id for e in rows]))
+                     .values(published=True))
+        session.commit()
+    return str(results[0].decode())
+
+
+def render(event: str, data: str) -> bytes:
+    """One SSE frame."""
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+async def relay(run_id: str, start: str = "0-0", *, block_ms: int = 5000,
+                idle_limit_s: float = 900.0) -> AsyncIterator[bytes]:
+    """Yield a run's events as SSE frames from `start` until the stream's end, then [DONE]."""
+    client = get_async_redis()
+    key = stream_key(run_id)
+    last = start
+    seen: set[str] = set()
+    idle = 0.0
+    while True:
+        try:
+            batches: Any = await client.xread({key: last}, block=block_ms, count=200)
+        except redis.RedisError:
+            await asyncio.sleep(0.5)
+            continue
+        if not batches:
+            idle += block_ms / 1000
+            if idle >= idle_limit_s:
+                yield render("error", json.dumps({"error": {
+                    "message": "The run produced no events for too long.",
+                    "type": "server_error", "param": None, "code": "server_error"}}))
+                yield DONE
+                return
+            continue
+        idle = 0.0
+        for _key, entries in batches:
+            for entry_id, fields in entries:
+                last = entry_id.decode()
+                eid = fields[b"eid"].decode()
+                if eid in seen:
+                    continue
+                seen.add(eid)
+                event = fields[b"event"].decode()
+                yield render(event, fields[b"data"].decode())
+                if event in END_EVENTS:
+                    yield DONE
+                    return
+
+
+def exclusive_before(stream_id: str) -> str:
+    """The stream id just before `stream_id`, so a read from it includes `stream_id`."""
+    ms, _, seq = stream_id.partition("-")
+    if int(seq) > 0:
+        return f"{ms}-{int(seq) - 1}"
+    return f"{int(ms) - 1}-18446744073709551615"

@@ -1,0 +1,259 @@
+"""Fault injection: worker kills, duplicate delivery, Redis restart, model failures, races.
+
+Every case asserts that each run ends in exactly one terminal state with at most one answer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+from celery import Celery
+
+from tests.support.redis_server import RedisServer, redis_server
+from tests.support.servers import postgres_database, sqlite_database
+from tests.support.stack import Stack, stack
+from tests.workers.conftest import wait_for
+
+pytestmark = pytest.mark.slow
+TERMINAL = {"completed", "failed", "cancelled", "expired", "incomplete"}
+
+
+@pytest.fixture(scope="module")
+def faulty(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[Stack, RedisServer]]:
+    """A pipeline on a private Redis, with short expiry, timeout and retry settings."""
+    workdir = tmp_path_factory.mktemp(f"faults-{backend}")
+    db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
+    with redis_server(workdir) as rs, db as url, stack(
+            url, workdir, rs.url, ORCH_RUN_EXPIRY_SECONDS="4", ORCH_MODEL_TIMEOUT="2",
+            ORCH_MODEL_MAX_ATTEMPTS="3", ORCH_MAX_RUN_STEPS="3") as st:
+        yield st, rs
+
+
+@pytest.fixture()
+def fst(faulty: tuple[Stack, RedisServer]) -> Stack:
+    """The faulty stack, with at least one live worker."""
+    st = faulty[0]
+    st.workers = [p for p in st.workers if p.poll() is None]
+    if not st.workers:
+        st.start_worker()
+    return st
+
+
+@pytest.fixture()
+def client(fst: Stack) -> openai.OpenAI:
+    """The newest SDK against the faulty stack."""
+    return openai.OpenAI(base_url=fst.api.base_url, api_key=fst.api.keys[0], max_retries=2)
+
+
+def _runs(client: openai.OpenAI, tag: str, n: int, **run_args: Any) -> list[Any]:
+    asst = client.beta.assistants.create(model="m", instructions="be exact",
+                                         **run_args.pop("assistant", {}))
+    runs = []
+    for i in range(n):
+        thread = client.beta.threads.create(
+            messages=[{"role": "user", "content": f"{tag} #{i}"}])
+        runs.append(client.beta.threads.runs.create(thread_id=thread.id, assistant_id=asst.id,
+                                                    **run_args))
+    return runs
+
+
+def _final(client: openai.OpenAI, runs: list[Any], timeout: float = 90) -> list[Any]:
+    def done() -> list[Any] | None:
+        now = [client.beta.threads.runs.retrieve(r.id, thread_id=r.thread_id) for r in runs]
+        return now if all(r.status in TERMINAL for r in now) else None
+    return list(wait_for(done, timeout=timeout, every=0.25))
+
+
+def _answers(client: openai.OpenAI, run: Any) -> list[Any]:
+    msgs = client.beta.threads.messages.list(thread_id=run.thread_id, run_id=run.id).data
+    return [m for m in msgs if m.role == "assistant"]
+
+
+def _exactly_once(client: openai.OpenAI, runs: list[Any], status: str = "completed") -> None:
+    for run in runs:
+        assert run.status == status, (run.id, run.status, run.last_error)
+        assert len(_answers(client, run)) == (1 if status == "completed" else 0)
+        steps = client.beta.threads.runs.steps.list(thread_id=run.thread_id, run_id=run.id)
+        creations = [s for s in steps.data if s.type == "message_creation"]
+        assert len(creations) == (1 if status == "completed" else 0)
+
+
+def _wait_in_progress(client: openai.OpenAI, runs: list[Any]) -> None:
+    wait_for(lambda: any(client.beta.threads.runs.retrieve(
+        r.id, thread_id=r.thread_id).status == "in_progress" for r in runs), timeout=30)
+
+
+@pytest.mark.parametrize("how", ["whole worker", "main process only"])
+def test_sigkill_worker_mid_step_then_new_worker(fst: Stack, client: openai.OpenAI,
+                                                 how: str) -> None:
+    tag = f"kill-{how.split()[0]}"
+    fst.model.script({"match": tag, "reply": {"content": f"survived {tag}",
+                                               "delay_ms": 1500}})
+    runs = _runs(client, tag, 4)
+    _wait_in_progress(client, runs)
+    victim = fst.workers[0]
+    if how == "whole worker":
+        fst.kill_group(victim)
+    else:
+        orphans = fst.children(victim)
+        fst.kill_main(victim)
+        assert orphans, "prefork worker had no pool children"
+    fst.workers.remove(victim)
+    started = time.monotonic()
+    fst.start_worker()
+    final = _final(client, runs)
+    recovery = time.monotonic() - started
+    print(f"\nrecovery after SIGKILL ({how}): {recovery:.1f}s for {len(runs)} runs")
+    _exactly_once(client, final)
+    assert recovery < 60
+
+
+def test_sigkill_pool_child_mid_step(fst: Stack, client: openai.OpenAI) -> None:
+    fst.model.script({"match": "child-kill", "reply": {"content": "child ok",
+                                                       "delay_ms": 1500}})
+    runs = _runs(client, "child-kill", 3)
+    _wait_in_progress(client, runs)
+    children = fst.children(fst.workers[0])
+    assert children
+    import os
+    import signal
+    os.kill(children[0], signal.SIGKILL)
+    _exactly_once(client, _final(client, runs))
+
+
+def test_duplicate_delivery_calls_model_once(fst: Stack, client: openai.OpenAI) -> None:
+    fst.model.script({"match": "dup-deliver", "reply": {"content": "only once",
+                                                        "delay_ms": 1500}})
+    [run] = _runs(client, "dup-deliver", 1)
+    producer = Celery(broker=fst.env["ORCH_REDIS_URL"])
+    for _ in range(3):
+        producer.send_task("runs.advance", args=[run.id], queue="runs")
+    _wait_in_progress(client, [run])
+    for _ in range(3):
+        producer.send_task("runs.advance", args=[run.id], queue="runs")
+    [final] = _final(client, [run])
+    producer.send_task("runs.advance", args=[run.id], queue="runs")
+    time.sleep(1)
+    _exactly_once(client, [final])
+    calls = [r for r in fst.model.requests()
+             if any("dup-deliver" in str(m.get("content")) for m in r["messages"])]
+    assert len(calls) == 1
+
+
+def test_redis_restart_loses_queue_but_not_runs(faulty: tuple[Stack, RedisServer],
+                                                fst: Stack, client: openai.OpenAI) -> None:
+    rs = faulty[1]
+    for proc in list(fst.workers):
+        fst.kill_group(proc)
+        fst.workers.remove(proc)
+    runs = _runs(client, "redis-restart", 3)
+    rs.kill()
+    rs.start()  # empty: the queued task messages are gone
+    fst.start_worker()
+    _exactly_once(client, _final(client, runs))
+
+
+def test_model_429_then_success(fst: Stack, client: openai.OpenAI) -> None:
+    fst.model.script({"match": "flaky-429", "times": 2,
+                      "reply": {"status": 429, "retry_after": 0.2}})
+    [run] = _final(client, _runs(client, "flaky-429", 1))
+    _exactly_once(client, [run])
+    assert _answers(client, run)[0].content[0].text.value == "Echo: flaky-429 #0"
+
+
+@pytest.mark.parametrize(("reply", "code"), [
+    ({"status": 500}, "server_error"),
+    ({"status": 429, "retry_after": 0.1}, "rate_limit_exceeded"),
+    ({"hang": 5}, "server_error"),
+])
+def test_model_failure_fails_run_with_last_error(fst: Stack, client: openai.OpenAI,
+                                                 reply: dict[str, Any], code: str) -> None:
+    tag = f"broken-{code}-{next(iter(reply))}"
+    fst.model.script({"match": tag, "reply": reply})
+    [run] = _final(client, _runs(client, tag, 1))
+    _exactly_once(client, [run], status="failed")
+    assert run.last_error.code == code
+    assert "3 attempts" in run.last_error.message and run.failed_at is not None
+
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}}}}
+
+
+def _requires_action(fst: Stack, client: openai.OpenAI, tag: str) -> Any:
+    fst.model.script({"match": tag, "times": 1, "reply": {
+        "tool_calls": [{"name": "get_weather", "arguments": json.dumps({"city": "Oslo"})}]}})
+    [run] = _runs(client, tag, 1, assistant={"tools": [WEATHER]})
+    return wait_for(lambda: (r := client.beta.threads.runs.retrieve(
+        run.id, thread_id=run.thread_id)).status == "requires_action" and r)
+
+
+def test_expiry_of_unanswered_tool_calls(fst: Stack, client: openai.OpenAI) -> None:
+    run = _requires_action(fst, client, "expire-me")
+    [final] = _final(client, [run], timeout=30)
+    assert final.status == "expired" and final.expires_at is None
+    step = client.beta.threads.runs.steps.list(thread_id=run.thread_id, run_id=run.id).data[0]
+    assert step.status == "expired" and step.expired_at is not None
+    call_id = run.required_action.submit_tool_outputs.tool_calls[0].id
+    with pytest.raises(openai.BadRequestError, match='status "expired"'):
+        client.beta.threads.runs.submit_tool_outputs(
+            run.id, thread_id=run.thread_id,
+            tool_outputs=[{"tool_call_id": call_id, "output": "late"}])
+
+
+def test_cancel_and_submit_race(fst: Stack, client: openai.OpenAI) -> None:
+    for i in range(3):
+        run = _requires_action(fst, client, f"race-{i}")
+        call_id = run.required_action.submit_tool_outputs.tool_calls[0].id
+        outcomes: dict[str, Any] = {}
+
+        def submit(r: Any = run, c: str = call_id, outcomes: dict[str, Any] = outcomes) -> None:
+            try:
+                outcomes["submit"] = client.beta.threads.runs.submit_tool_outputs(
+                    r.id, thread_id=r.thread_id, tool_outputs=[{"tool_call_id": c,
+                                                                "output": "7C"}]).status
+            except openai.BadRequestError as exc:
+                outcomes["submit"] = exc
+
+        def cancel(r: Any = run, outcomes: dict[str, Any] = outcomes) -> None:
+            try:
+                outcomes["cancel"] = client.beta.threads.runs.cancel(
+                    r.id, thread_id=r.thread_id).status
+            except openai.BadRequestError as exc:
+                outcomes["cancel"] = exc
+
+        threads = [threading.Thread(target=submit), threading.Thread(target=cancel)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        [final] = _final(client, [run])
+        assert final.status in ("completed", "cancelled"), outcomes
+        _exactly_once(client, [final], status=final.status)
+        if final.status == "completed":
+            assert outcomes["submit"] == "queued"
+
+
+def test_step_cap_fails_a_looping_run(fst: Stack, client: openai.OpenAI) -> None:
+    fst.model.script({"match": "loop-forever", "reply": {
+        "tool_calls": [{"name": "get_weather", "arguments": "{}"}]}})
+    [run] = _runs(client, "loop-forever", 1, assistant={"tools": [WEATHER]})
+    for _ in range(5):
+        run = wait_for(lambda r=run: (x := client.beta.threads.runs.retrieve(
+            r.id, thread_id=r.thread_id)).status in ("requires_action", "failed") and x)
+        if run.status == "failed":
+            break
+        call = run.required_action.submit_tool_outputs.tool_calls[0]
+        client.beta.threads.runs.submit_tool_outputs(
+            run.id, thread_id=run.thread_id,
+            tool_outputs=[{"tool_call_id": call.id, "output": "again"}])
+    assert run.status == "failed" and "limit of 3 steps" in run.last_error.message
+    steps = client.beta.threads.runs.steps.list(thread_id=run.thread_id, run_id=run.id).data
+    assert len(steps) == 3 and all(s.type == "tool_calls" for s in steps)

@@ -1,0 +1,1 @@
+"""Celery workers: run steps and sweeping; they import orchestrator, never the reverse."""

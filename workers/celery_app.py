@@ -1,0 +1,61 @@
+"""The Celery app: queues, reliability settings (DESIGN §3) and the beat schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu import Queue
+
+from orchestrator.config import get_settings
+
+QUEUES = ("runs", "sandbox", "webhooks", "maintenance")
+
+
+def make_app() -> Celery:
+    """Build the Celery app from Settings."""
+    s = get_settings()
+    app = Celery("orchestrator", broker=s.redis_url, include=["workers.tasks.runs"])
+    app.conf.update(
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="runs",
+        task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"}},
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        # A message is acknowledged only after its task ran; a killed pool child re-queues it.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=s.task_time_limit,
+        task_soft_time_limit=s.task_time_limit - 30,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": s.broker_visibility_timeout,
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
+        },
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        worker_soft_shutdown_timeout=10,
+        worker_enable_soft_shutdown_on_idle=True,
+        beat_schedule={
+            "runs.sweep": {"task": "runs.sweep", "schedule": s.sweep_interval,
+                           "options": {"queue": "maintenance", "expires": s.sweep_interval * 5}},
+        },
+    )
+    return app
+
+
+app = make_app()
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: Any) -> None:
+    """A forked pool child must not share its parent's database or Redis connections."""
+    from orchestrator.db import get_engine
+    from orchestrator.redis_client import get_redis
+
+    get_engine.cache_clear()
+    get_redis.cache_clear()

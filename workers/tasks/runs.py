@@ -1,0 +1,41 @@
+"""runs.advance (one step of a run) and runs.sweep (crash recovery, on beat)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from redis.exceptions import LockError
+
+from orchestrator.config import get_settings
+from orchestrator.db import unit_of_work
+from orchestrator.redis_client import get_redis
+from orchestrator.runs.sweeper import sweep as sweep_runs
+from workers import runner
+from workers.celery_app import app
+
+log = logging.getLogger(__name__)
+
+
+@app.task(name="runs.advance", queue="runs")
+def advance(run_id: str) -> str:
+    """Advance run `run_id` by one step."""
+    return runner.advance(run_id)
+
+
+@app.task(name="runs.sweep", queue="maintenance")
+def sweep() -> str:
+    """Re-enqueue orphaned runs, expire overdue ones, republish events (one sweeper at a time)."""
+    interval = get_settings().sweep_interval
+    lock = get_redis().lock("orch:lock:runs.sweep", timeout=max(30.0, interval * 10),
+                            blocking=False)
+    if not lock.acquire(blocking=False):
+        return "another sweeper is running"
+    try:
+        with unit_of_work() as session:
+            report = sweep_runs(session)
+        return f"requeued={report.requeued} expired={report.expired} " \
+               f"republished={report.republished}"
+    finally:
+        with contextlib.suppress(LockError):  # expired while we swept: nothing to release
+            lock.release()
