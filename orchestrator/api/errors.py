@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.errors import APIError, InvalidRequest
@@ -79,6 +80,14 @@ def install(app: FastAPI) -> None:
                 "extra_forbidden": "unknown_parameter"}.get(err.get("type", ""))
         return _json(400, InvalidRequest(_validation_message(err, param), param=param,
                                          code=code).body())
+
+    @app.exception_handler(DataError)
+    async def _data(_req: Request, exc: DataError) -> JSONResponse:
+        # e.g. a NUL byte PostgreSQL cannot store or compare: the client's input, not a bug.
+        log.info("rejected input the database cannot take: %s", exc.orig)
+        return _json(400, InvalidRequest(
+            "The request contains a value the server cannot store (for example a NUL"
+            " character).").body())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
