@@ -1,0 +1,35 @@
+# Two entry points: `make run` (the service) and `make test` (what CI runs).
+PY ?= python3
+VENV := .venv
+SDK1 := .venv-sdk1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+# openai==1.20.0 is the last client that speaks assistants=v1; it needs httpx<0.28.
+$(SDK1)/.installed:
+	$(PY) -m venv $(SDK1)
+	$(SDK1)/bin/pip install -q "openai==1.20.0" "httpx<0.28"
+	touch $@
+
+install: $(VENV)/.installed $(SDK1)/.installed
+
+run: $(VENV)/.installed
+	$(VENV)/bin/orchestrator dev --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: install lint
+	$(VENV)/bin/pytest -q -rs
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.bench_intake
