@@ -10,13 +10,32 @@ from jsonschema.validators import validator_for
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
+INT32 = 2**31 - 1  # the largest integer every database column here can hold
 Version = Literal["v1", "v2"]
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class Request(BaseModel):
-    """Base of request bodies: unknown fields are an error, as at OpenAI."""
+    """Base of request bodies: unknown fields are an error, as at OpenAI; no NUL characters."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """NUL cannot be stored by PostgreSQL: refuse it the same way on every backend."""
+        if _has_nul(value):
+            raise ValueError("must not contain NUL (\\u0000) characters")
+        return value
 
 
 class Wire(BaseModel):
@@ -168,7 +187,7 @@ class ChunkingStatic(Request):
     """Static chunking parameters."""
 
     max_chunk_size_tokens: int = Field(ge=100, le=4096)
-    chunk_overlap_tokens: int = Field(ge=0)
+    chunk_overlap_tokens: int = Field(ge=0, le=2048)
 
 
 class ChunkingStrategy(Request):

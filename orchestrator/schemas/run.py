@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from orchestrator.schemas.common import (
+    INT32,
     Metadata,
     Request,
     ResponseFormat,
@@ -24,7 +25,7 @@ class TruncationStrategy(Request):
     """How the thread is cut to fit the prompt."""
 
     type: Literal["auto", "last_messages"]
-    last_messages: int | None = Field(default=None, ge=1)
+    last_messages: int | None = Field(default=None, ge=1, le=INT32)
 
 
 class NamedFunction(Request):
@@ -60,8 +61,8 @@ class RunOptions(Request):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     stream: bool | None = None
-    max_prompt_tokens: int | None = Field(default=None, ge=256)
-    max_completion_tokens: int | None = Field(default=None, ge=256)
+    max_prompt_tokens: int | None = Field(default=None, ge=256, le=INT32)
+    max_completion_tokens: int | None = Field(default=None, ge=256, le=INT32)
     truncation_strategy: TruncationStrategy | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None

@@ -1,0 +1,346 @@
+"""Scenarios for the last v1 client, run INSIDE .venv-sdk1 (openai==1.20.0, httpx<0.28).
+
+Usage: BASE_URL=http://127.0.0.1:PORT/v1 API_KEY=sk-... python scenarios.py <scenario>
+
+Every client is built with `_strict_response_validation=True`, so each response is validated
+against the 1.20.0 pydantic models (a missing `file_ids`, a wrong literal, ... raises
+`APIResponseValidationError` and the script exits non-zero with the traceback on stderr).
+Expected API errors are caught and reported. The last line of stdout is one JSON object that
+tests/api/test_sdk_v1.py asserts on. This file must not import anything from the project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import openai
+from openai import OpenAI
+
+QUICKSTART = {
+    "name": "Math Tutor",
+    "instructions": "You are a personal math tutor. Write and run code to answer math questions.",
+    "tools": [{"type": "code_interpreter"}],
+    "model": "gpt-4-1106-preview",
+}
+QUESTION = "I need to solve the equation `3x + 11 = 14`. Can you help me?"
+
+
+class Recorder:
+    """httpx event hooks: every request's method, path, query, beta header, status, list size."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def on_response(self, response: httpx.Response) -> None:
+        response.read()
+        req = response.request
+        entry: dict[str, Any] = {
+            "method": req.method,
+            "path": req.url.path,
+            "params": dict(req.url.params),
+            "beta": req.headers.get("OpenAI-Beta"),
+            "status": response.status_code,
+        }
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("object") == "list":
+            entry["count"] = len(body.get("data") or [])
+            entry["has_more"] = body.get("has_more")
+            entry["last_id"] = body.get("last_id")
+        self.calls.append(entry)
+
+
+def make_client() -> tuple[OpenAI, Recorder]:
+    """The strict v1 client plus the recorder of what it sent."""
+    rec = Recorder()
+    http = httpx.Client(timeout=30, event_hooks={"response": [rec.on_response]})
+    client = OpenAI(
+        base_url=os.environ["BASE_URL"],
+        api_key=os.environ["API_KEY"],
+        max_retries=0,
+        _strict_response_validation=True,
+        http_client=http,
+    )
+    return client, rec
+
+
+def raw(response: Any) -> tuple[Any, Any]:
+    """(strictly parsed model, raw JSON) of a `.with_raw_response` call."""
+    return response.parse(), response.http_response.json()
+
+
+def expect_error(call: Callable[[], Any]) -> dict[str, Any]:
+    """Run a call that should fail; report the exception class, status and error body."""
+    try:
+        result = call()
+    except openai.APIStatusError as exc:
+        return {"exc": type(exc).__name__, "status": exc.status_code, "body": exc.body}
+    return {"exc": None, "result": repr(result)[:300]}
+
+
+def betas(rec: Recorder) -> list[str | None]:
+    """The distinct OpenAI-Beta header values sent to /assistants and /threads."""
+    seen = {c["beta"] for c in rec.calls
+            if "/assistants" in c["path"] or "/threads" in c["path"]}
+    return sorted(seen, key=str)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def quickstart() -> dict[str, Any]:
+    """The original v1 quick-start, with raw JSON of every object."""
+    client, rec = make_client()
+    asst, asst_raw = raw(client.beta.assistants.with_raw_response.create(**QUICKSTART))
+    thread, thread_raw = raw(client.beta.threads.with_raw_response.create())
+    msg, msg_raw = raw(client.beta.threads.messages.with_raw_response.create(
+        thread_id=thread.id, role="user", content=QUESTION))
+    page, list_raw = raw(client.beta.threads.messages.with_raw_response.list(thread_id=thread.id))
+    listed = [m.id for m in client.beta.threads.messages.list(thread_id=thread.id)]
+    retrieved = client.beta.assistants.retrieve(asst.id)
+    return {
+        "assistant": asst_raw,
+        "assistant_parsed": {"id": asst.id, "tools": [t.type for t in asst.tools],
+                             "file_ids": asst.file_ids},
+        "assistant_retrieved": retrieved.model_dump(mode="json"),
+        "thread": thread_raw,
+        "message": msg_raw,
+        "message_parsed": {"id": msg.id, "role": msg.role, "status": msg.status,
+                           "text": msg.content[0].text.value,  # type: ignore[union-attr]
+                           "file_ids": msg.file_ids},
+        "list": list_raw,
+        "list_parsed_ids": [m.id for m in page.data],
+        "listed_ids": listed,
+        "betas": betas(rec),
+    }
+
+
+def retrieval() -> dict[str, Any]:
+    """A v1 `retrieval` tool assistant; `file_search` is v2's name and is refused under v1."""
+    client, rec = make_client()
+    asst, created = raw(client.beta.assistants.with_raw_response.create(
+        model="gpt-4-turbo", name="Searcher",
+        tools=[{"type": "retrieval"}, {"type": "code_interpreter"},
+               {"type": "function", "function": {
+                   "name": "lookup", "description": "look something up",
+                   "parameters": {"type": "object",
+                                  "properties": {"q": {"type": "string"}}}}}]))
+    _, retrieved = raw(client.beta.assistants.with_raw_response.retrieve(asst.id))
+    listed = [a.id for a in client.beta.assistants.list(limit=100)]
+    file_search = expect_error(lambda: client.beta.assistants.create(
+        model="m", tools=[{"type": "file_search"}]))  # type: ignore[list-item]
+    updated = client.beta.assistants.update(asst.id, tools=[{"type": "retrieval"}])
+    return {"created": created, "retrieved": retrieved, "in_list": asst.id in listed,
+            "parsed_tools": [t.type for t in asst.tools], "file_search": file_search,
+            "updated_tools": [t.type for t in updated.tools], "betas": betas(rec)}
+
+
+def paging() -> dict[str, Any]:
+    """1.20.0 auto-paging: it stops only on an EMPTY page, never on has_more."""
+    client, rec = make_client()
+    batch = secrets.token_hex(4)
+    created = [client.beta.assistants.create(model="m", name=f"page-{i}",
+                                             metadata={"batch": batch}).id for i in range(5)]
+    rec.calls.clear()
+    asc = [a.id for a in client.beta.assistants.list(limit=2, order="asc")]
+    asc_calls = list(rec.calls)
+    rec.calls.clear()
+    desc = [a.id for a in client.beta.assistants.list(limit=3)]
+    desc_calls = list(rec.calls)
+    return {"created": created, "asc": asc, "asc_calls": asc_calls, "desc": desc,
+            "desc_calls": desc_calls}
+
+
+def update_delete() -> dict[str, Any]:
+    """Update (only sent fields change), delete, then 404."""
+    client, _ = make_client()
+    asst = client.beta.assistants.create(model="gpt-4", name="before", description="d",
+                                         metadata={"k": "v"})
+    _, updated_raw = raw(client.beta.assistants.with_raw_response.update(
+        asst.id, name="after", instructions="Be brief.", metadata={"k": "w", "x": "y"},
+        tools=[{"type": "retrieval"}]))
+    model_only = client.beta.assistants.update(asst.id, model="gpt-4-turbo")
+    retrieved = client.beta.assistants.retrieve(asst.id)
+    deleted, deleted_raw = raw(client.beta.assistants.with_raw_response.delete(asst.id))
+    return {
+        "id": asst.id,
+        "updated": updated_raw,
+        "model_only": model_only.model_dump(mode="json"),
+        "retrieved": retrieved.model_dump(mode="json"),
+        "deleted": deleted_raw,
+        "deleted_parsed": {"id": deleted.id, "deleted": deleted.deleted,
+                           "object": deleted.object},
+        "retrieve_after": expect_error(lambda: client.beta.assistants.retrieve(asst.id)),
+        "delete_again": expect_error(lambda: client.beta.assistants.delete(asst.id)),
+    }
+
+
+def assistant_files() -> dict[str, Any]:
+    """files.create + v1 assistants.files create/list/retrieve/delete."""
+    client, rec = make_client()
+    f1, f1_raw = raw(client.files.with_raw_response.create(
+        file=("notes.txt", b"the answer is 42\n"), purpose="assistants"))
+    f2 = client.files.create(file=("more.md", b"# more notes\n"), purpose="assistants")
+    f3 = client.files.create(file=("third.csv", b"a,b\n1,2\n"), purpose="assistants")
+    asst, asst_raw = raw(client.beta.assistants.with_raw_response.create(
+        model="gpt-4-turbo", tools=[{"type": "retrieval"}], file_ids=[f1.id]))
+    attached, attached_raw = raw(client.beta.assistants.files.with_raw_response.create(
+        asst.id, file_id=f2.id))
+    again = client.beta.assistants.files.create(asst.id, file_id=f2.id)
+    client.beta.assistants.files.create(asst.id, file_id=f3.id)
+    _, list_raw = raw(client.beta.assistants.files.with_raw_response.list(asst.id))
+    listed = [f.id for f in client.beta.assistants.files.list(asst.id, limit=1, order="asc")]
+    list_calls = [c for c in rec.calls if c["path"].endswith(f"{asst.id}/files")]
+    _, got_raw = raw(client.beta.assistants.files.with_raw_response.retrieve(
+        f2.id, assistant_id=asst.id))
+    file_ids_before = client.beta.assistants.retrieve(asst.id).file_ids
+    _, deleted_raw = raw(client.beta.assistants.files.with_raw_response.delete(
+        f2.id, assistant_id=asst.id))
+    file_ids_after = client.beta.assistants.retrieve(asst.id).file_ids
+    listed_after = [f.id for f in client.beta.assistants.files.list(asst.id, order="asc")]
+    return {
+        "file_ids": [f1.id, f2.id, f3.id],
+        "file": f1_raw,
+        "assistant": asst_raw,
+        "attached": attached_raw,
+        "attached_parsed": {"id": attached.id, "assistant_id": attached.assistant_id},
+        "attach_again": again.model_dump(mode="json"),
+        "list": list_raw,
+        "listed_limit1_asc": listed,
+        "list_calls": [{k: c.get(k) for k in ("params", "count", "status")} for c in list_calls],
+        "retrieved": got_raw,
+        "file_ids_before": file_ids_before,
+        "deleted": deleted_raw,
+        "file_ids_after": file_ids_after,
+        "listed_after": listed_after,
+        "retrieve_after": expect_error(lambda: client.beta.assistants.files.retrieve(
+            f2.id, assistant_id=asst.id)),
+        "attach_unknown": expect_error(lambda: client.beta.assistants.files.create(
+            asst.id, file_id="file-doesnotexist")),
+        "create_unknown": expect_error(lambda: client.beta.assistants.create(
+            model="m", file_ids=["file-doesnotexist"])),
+        "file_retrieved": client.files.retrieve(f1.id).model_dump(mode="json"),
+    }
+
+
+def message_files() -> dict[str, Any]:
+    """messages.create with file_ids + messages.files list/retrieve; threads.create(messages)."""
+    client, rec = make_client()
+    f1 = client.files.create(file=("a.txt", b"alpha\n"), purpose="assistants")
+    f2 = client.files.create(file=("b.txt", b"beta\n"), purpose="assistants")
+    thread = client.beta.threads.create(metadata={"v": "1"})
+    msg, msg_raw = raw(client.beta.threads.messages.with_raw_response.create(
+        thread_id=thread.id, role="user", content="Please read both files.",
+        file_ids=[f1.id, f2.id], metadata={"m": "1"}))
+    _, files_raw = raw(client.beta.threads.messages.files.with_raw_response.list(
+        msg.id, thread_id=thread.id))
+    listed = [f.id for f in client.beta.threads.messages.files.list(
+        msg.id, thread_id=thread.id, limit=1, order="asc")]
+    _, file_raw = raw(client.beta.threads.messages.files.with_raw_response.retrieve(
+        f2.id, thread_id=thread.id, message_id=msg.id))
+    retrieved = client.beta.threads.messages.retrieve(msg.id, thread_id=thread.id)
+    updated = client.beta.threads.messages.update(msg.id, thread_id=thread.id,
+                                                  metadata={"m": "2"})
+    seeded = client.beta.threads.create(messages=[
+        {"role": "user", "content": "first", "file_ids": [f1.id]},
+        {"role": "user", "content": "second"},
+    ])
+    seeded_msgs = client.beta.threads.messages.list(seeded.id, order="asc").data
+    return {
+        "file_ids": [f1.id, f2.id],
+        "message": msg_raw,
+        "files_list": files_raw,
+        "listed_limit1_asc": listed,
+        "file": file_raw,
+        "retrieved": retrieved.model_dump(mode="json"),
+        "updated": updated.model_dump(mode="json"),
+        "seeded": [{"text": m.content[0].text.value,  # type: ignore[union-attr]
+                    "file_ids": m.file_ids, "thread_id": m.thread_id} for m in seeded_msgs],
+        "unknown_file": expect_error(lambda: client.beta.threads.messages.files.retrieve(
+            "file-doesnotexist", thread_id=thread.id, message_id=msg.id)),
+        "create_unknown": expect_error(lambda: client.beta.threads.messages.create(
+            thread_id=thread.id, role="user", content="x", file_ids=["file-doesnotexist"])),
+        "betas": betas(rec),
+    }
+
+
+def threads() -> dict[str, Any]:
+    """threads create/retrieve/update/delete, then 404."""
+    client, _ = make_client()
+    thread, created = raw(client.beta.threads.with_raw_response.create(metadata={"a": "1"}))
+    _, updated = raw(client.beta.threads.with_raw_response.update(
+        thread.id, metadata={"a": "2", "b": "3"}))
+    retrieved = client.beta.threads.retrieve(thread.id)
+    _, deleted = raw(client.beta.threads.with_raw_response.delete(thread.id))
+    return {
+        "created": created,
+        "updated": updated,
+        "retrieved": retrieved.model_dump(mode="json"),
+        "deleted": deleted,
+        "retrieve_after": expect_error(lambda: client.beta.threads.retrieve(thread.id)),
+        "messages_after": expect_error(lambda: client.beta.threads.messages.list(thread.id)),
+    }
+
+
+def not_found() -> dict[str, Any]:
+    """Unknown ids raise NotFoundError with OpenAI's envelope."""
+    client, _ = make_client()
+    asst = client.beta.assistants.create(model="m")
+    thread = client.beta.threads.create()
+    msg = client.beta.threads.messages.create(thread_id=thread.id, role="user", content="hi")
+    calls: dict[str, Callable[[], Any]] = {
+        "assistants.retrieve": lambda: client.beta.assistants.retrieve("asst_doesnotexist"),
+        "assistants.update": lambda: client.beta.assistants.update("asst_doesnotexist",
+                                                                   name="x"),
+        "assistants.delete": lambda: client.beta.assistants.delete("asst_doesnotexist"),
+        "assistants.files.list": lambda: client.beta.assistants.files.list(
+            "asst_doesnotexist"),
+        "assistants.files.retrieve": lambda: client.beta.assistants.files.retrieve(
+            "file-doesnotexist", assistant_id=asst.id),
+        "assistants.files.delete": lambda: client.beta.assistants.files.delete(
+            "file-doesnotexist", assistant_id=asst.id),
+        "threads.retrieve": lambda: client.beta.threads.retrieve("thread_doesnotexist"),
+        "threads.update": lambda: client.beta.threads.update("thread_doesnotexist",
+                                                             metadata={}),
+        "threads.delete": lambda: client.beta.threads.delete("thread_doesnotexist"),
+        "messages.create": lambda: client.beta.threads.messages.create(
+            thread_id="thread_doesnotexist", role="user", content="x"),
+        "messages.list": lambda: client.beta.threads.messages.list("thread_doesnotexist"),
+        "messages.retrieve": lambda: client.beta.threads.messages.retrieve(
+            "msg_doesnotexist", thread_id=thread.id),
+        "messages.files.list": lambda: client.beta.threads.messages.files.list(
+            "msg_doesnotexist", thread_id=thread.id),
+        "messages.files.retrieve": lambda: client.beta.threads.messages.files.retrieve(
+            "file-doesnotexist", thread_id=thread.id, message_id=msg.id),
+        "files.retrieve": lambda: client.files.retrieve("file-doesnotexist"),
+    }
+    return {name: expect_error(call) for name, call in calls.items()}
+
+
+SCENARIOS: dict[str, Callable[[], dict[str, Any]]] = {
+    f.__name__: f for f in (quickstart, retrieval, paging, update_delete, assistant_files,
+                            message_files, threads, not_found)
+}
+
+
+def main(argv: list[str]) -> int:
+    """Run one scenario and print its JSON result as the last stdout line."""
+    if len(argv) != 2 or argv[1] not in SCENARIOS:
+        print(f"usage: {argv[0]} {{{','.join(SCENARIOS)}}}", file=sys.stderr)
+        return 2
+    result = SCENARIOS[argv[1]]()
+    result["sdk_version"] = openai.__version__
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
