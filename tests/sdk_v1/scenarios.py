@@ -325,9 +325,41 @@ def not_found() -> dict[str, Any]:
     return {name: expect_error(call) for name, call in calls.items()}
 
 
+def runs() -> dict[str, Any]:
+    """A v1 run to completion, and a function-calling round trip (needs a worker + model)."""
+    client, _ = make_client()
+    asst = client.beta.assistants.create(**QUICKSTART)  # type: ignore[arg-type]
+    thread = client.beta.threads.create()
+    client.beta.threads.messages.create(thread_id=thread.id, role="user", content=QUESTION)
+    run = client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=100,
+        instructions="Please address the user as Jane Doe.")
+    _, run_json = raw(client.beta.threads.runs.with_raw_response.retrieve(
+        run.id, thread_id=thread.id))
+    answer = client.beta.threads.messages.list(thread_id=thread.id).data[0]
+    steps = client.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data
+    fn = client.beta.assistants.create(model="m", tools=[{"type": "function", "function": {
+        "name": "lookup", "parameters": {"type": "object", "properties": {}}}}])
+    t2 = client.beta.threads.create(messages=[{"role": "user", "content": "v1 call lookup"}])
+    waiting = client.beta.threads.runs.create_and_poll(thread_id=t2.id, assistant_id=fn.id,
+                                                       poll_interval_ms=100)
+    call = waiting.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
+    done = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=waiting.id, thread_id=t2.id, poll_interval_ms=100,
+        tool_outputs=[{"tool_call_id": call.id, "output": "found it"}])
+    reply = client.beta.threads.messages.list(thread_id=t2.id).data[0]
+    return {
+        "status": run.status, "run_json": run_json,
+        "answer": answer.content[0].text.value, "answer_run_id": answer.run_id,  # type: ignore[union-attr]
+        "answer_file_ids": answer.file_ids, "steps": [s.type for s in steps],
+        "waiting": waiting.status, "call_name": call.function.name,
+        "final": done.status, "reply": reply.content[0].text.value,  # type: ignore[union-attr]
+    }
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, Any]]] = {
     f.__name__: f for f in (quickstart, retrieval, paging, update_delete, assistant_files,
-                            message_files, threads, not_found)
+                            message_files, threads, not_found, runs)
 }
 
 
