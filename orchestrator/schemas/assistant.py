@@ -52,40 +52,33 @@ class CreateAssistantFile(Request):
     file_id: str
 
 
-class Assistant(Wire):
+class AssistantBase(Wire):
+    """Fields every API version's assistant object has."""
+
+    id: str
+    object: Literal["assistant"] = "assistant"
+    created_at: int
+    name: str | None
+    description: str | None
+    model: str
+    instructions: str | None
+    tools: list[dict[str, Any]]
+    metadata: dict[str, str] | None
+    temperature: float | None
+    top_p: float | None
+    response_format: Any
+
+
+class Assistant(AssistantBase):
     """The v2 assistant object."""
 
-    id: str
-    object: Literal["assistant"] = "assistant"
-    created_at: int
-    name: str | None
-    description: str | None
-    model: str
-    instructions: str | None
-    tools: list[dict[str, Any]]
     tool_resources: dict[str, Any] | None
-    metadata: dict[str, str] | None
-    temperature: float | None
-    top_p: float | None
-    response_format: Any
 
 
-class AssistantV1(Wire):
+class AssistantV1(AssistantBase):
     """The v1 assistant object (`file_ids` instead of `tool_resources`)."""
 
-    id: str
-    object: Literal["assistant"] = "assistant"
-    created_at: int
-    name: str | None
-    description: str | None
-    model: str
-    instructions: str | None
-    tools: list[dict[str, Any]]
     file_ids: list[str]
-    metadata: dict[str, str] | None
-    temperature: float | None
-    top_p: float | None
-    response_format: Any
 
 
 class AssistantFile(Wire):

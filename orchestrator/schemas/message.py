@@ -113,42 +113,34 @@ class ModifyMessage(Request):
     metadata: Metadata = None
 
 
-class Message(Wire):
+class MessageBase(Wire):
+    """Fields every API version's message object has."""
+
+    id: str
+    object: Literal["thread.message"] = "thread.message"
+    created_at: int
+    thread_id: str
+    status: str
+    incomplete_details: dict[str, Any] | None
+    completed_at: int | None
+    incomplete_at: int | None
+    role: str
+    content: list[dict[str, Any]]
+    assistant_id: str | None
+    run_id: str | None
+    metadata: dict[str, str] | None
+
+
+class Message(MessageBase):
     """The v2 message object."""
 
-    id: str
-    object: Literal["thread.message"] = "thread.message"
-    created_at: int
-    thread_id: str
-    status: str
-    incomplete_details: dict[str, Any] | None
-    completed_at: int | None
-    incomplete_at: int | None
-    role: str
-    content: list[dict[str, Any]]
-    assistant_id: str | None
-    run_id: str | None
     attachments: list[dict[str, Any]] | None
-    metadata: dict[str, str] | None
 
 
-class MessageV1(Wire):
+class MessageV1(MessageBase):
     """The v1 message object (`file_ids` instead of `attachments`)."""
 
-    id: str
-    object: Literal["thread.message"] = "thread.message"
-    created_at: int
-    thread_id: str
-    status: str
-    incomplete_details: dict[str, Any] | None
-    completed_at: int | None
-    incomplete_at: int | None
-    role: str
-    content: list[dict[str, Any]]
-    assistant_id: str | None
-    run_id: str | None
     file_ids: list[str]
-    metadata: dict[str, str] | None
 
 
 class MessageFile(Wire):

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from orchestrator.schemas.assistant import ReasoningEffort
 from orchestrator.schemas.common import (
     INT32,
     Metadata,
@@ -17,8 +18,6 @@ from orchestrator.schemas.common import (
 )
 from orchestrator.schemas.message import CreateMessage
 from orchestrator.schemas.thread import CreateThread
-
-ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 
 class TruncationStrategy(Request):
