@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import after_setup_logger, worker_process_init
 from kombu import Queue
 
 from orchestrator.config import get_settings
@@ -49,6 +50,13 @@ def make_app() -> Celery:
 
 
 app = make_app()
+
+
+@after_setup_logger.connect
+def _quiet_http_logs(**_: Any) -> None:
+    """One INFO line per model request (httpx's) costs more than it tells; keep warnings."""
+    for name in ("httpx", "httpx2", "httpcore", "openai"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @worker_process_init.connect

@@ -25,7 +25,10 @@ def cas(session: Session, run: RunRecord, changes: dict[str, Any],
                              col(RunRecord.version) == run.version]
     if owner is not None:
         conditions.append(col(RunRecord.lease_owner) == owner)
-    result = session.exec(update(RunRecord).where(*conditions).values(**values))
+    # Core-style UPDATE: no ORM session synchronisation, we set the attributes ourselves.
+    stmt = update(RunRecord).where(*conditions).values(**values).execution_options(
+        synchronize_session=False)
+    result = session.exec(stmt)
     if result.rowcount != 1:
         return False
     for key, value in values.items():

@@ -261,7 +261,8 @@ def renew_leases(session: Session, owner: str, run_ids: list[str]) -> int:
     stmt = update(RunRecord).where(
         col(RunRecord.id).in_(run_ids), col(RunRecord.lease_owner) == owner,
         col(RunRecord.status) == RunStatus.IN_PROGRESS.value,
-    ).values(lease_expires_at=time.time() + get_settings().lease_seconds)
+    ).values(lease_expires_at=time.time() + get_settings().lease_seconds).execution_options(
+        synchronize_session=False)
     result = session.exec(stmt)
     return int(result.rowcount)
 

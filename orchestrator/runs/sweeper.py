@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.models import EventRecord, RunRecord
 from orchestrator.models.base import now
+from orchestrator.redis_client import get_redis
 from orchestrator.runs.cas import cas
 from orchestrator.runs.execution import expire
 from orchestrator.runs.status import RunStatus
@@ -28,15 +32,29 @@ class SweepReport:
     republished: int = 0
 
 
+def broker_backlog() -> int:
+    """`runs` messages waiting in the queue or reserved by workers (kombu's Redis layout)."""
+    client = get_redis()
+    reserved = 0
+    for raw in client.hvals("unacked"):  # [message, exchange, routing_key]; one per reserved
+        with contextlib.suppress(ValueError, IndexError, TypeError):
+            reserved += json.loads(raw)[2] == "runs"
+    return int(client.llen("runs")) + reserved
+
+
+def _touch_and_send(session: Session, runs: list[RunRecord], report: SweepReport) -> None:
+    for run in runs:
+        # The CAS bumps updated_at, so the same orphan is not re-sent on every sweep.
+        if cas(session, run, {}):
+            jobs.enqueue(session, "runs.advance", run.id)
+            report.requeued += 1
+
+
 def _requeue(session: Session, report: SweepReport) -> None:
     s = get_settings()
     t = time.time()
-    stale = select(RunRecord).where(
+    orphans = select(RunRecord).where(
         (
-            (col(RunRecord.status) == RunStatus.QUEUED.value)
-            & (col(RunRecord.updated_at) < t - s.queued_stale_seconds)
-        )
-        | (
             (col(RunRecord.status) == RunStatus.IN_PROGRESS.value)
             & (col(RunRecord.lease_expires_at) < t)
             & (col(RunRecord.updated_at) < t - s.lease_seconds)
@@ -46,11 +64,20 @@ def _requeue(session: Session, report: SweepReport) -> None:
             & (col(RunRecord.updated_at) < t - 2 * s.sweep_interval)
         )
     ).limit(BATCH)
-    for run in session.exec(stale).all():
-        # Touch the row (CAS bumps updated_at) so the orphan is not re-sent on every sweep.
-        if cas(session, run, {}):
-            jobs.enqueue(session, "runs.advance", run.id)
-            report.requeued += 1
+    _touch_and_send(session, list(session.exec(orphans).all()), report)
+    # A queued run only lacks its message if the broker lost it (e.g. Redis restarted
+    # without AOF). With a long legitimate backlog, re-sending every old queued run would
+    # flood the queue, so send at most as many as the broker is missing.
+    queued = session.exec(select(func.count()).select_from(RunRecord).where(
+        col(RunRecord.status) == RunStatus.QUEUED.value)).one()
+    missing = int(queued) - broker_backlog()
+    if missing <= 0:
+        return
+    stale = select(RunRecord).where(
+        col(RunRecord.status) == RunStatus.QUEUED.value,
+        col(RunRecord.updated_at) < t - s.queued_stale_seconds,
+    ).order_by(col(RunRecord.updated_at)).limit(min(missing, BATCH))
+    _touch_and_send(session, list(session.exec(stale).all()), report)
 
 
 def _expire(session: Session, report: SweepReport) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import openai
 import pytest
+import redis
 from celery import Celery
 
 from tests.support.redis_server import RedisServer, redis_server
@@ -257,3 +258,19 @@ def test_step_cap_fails_a_looping_run(fst: Stack, client: openai.OpenAI) -> None
     assert run.status == "failed" and "limit of 3 steps" in run.last_error.message
     steps = client.beta.threads.runs.steps.list(thread_id=run.thread_id, run_id=run.id).data
     assert len(steps) == 3 and all(s.type == "tool_calls" for s in steps)
+
+
+def test_sweeper_does_not_duplicate_a_waiting_backlog(fst: Stack, client: openai.OpenAI) -> None:
+    for proc in list(fst.workers):
+        fst.kill_group(proc)
+        fst.workers.remove(proc)
+    sweeper_only = fst.start_worker("--queues", "maintenance", "--concurrency", "1")
+    queue = redis.Redis.from_url(fst.env["ORCH_REDIS_URL"])
+    runs = _runs(client, "backlog", 6)
+    assert queue.llen("runs") == 6
+    time.sleep(8)  # past ORCH_QUEUED_STALE_SECONDS=5, several sweeps
+    assert queue.llen("runs") == 6, "the sweeper re-sent runs whose messages still wait"
+    fst.kill_group(sweeper_only)
+    fst.workers.remove(sweeper_only)
+    fst.start_worker()
+    _exactly_once(client, _final(client, runs))
