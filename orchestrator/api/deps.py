@@ -16,7 +16,7 @@ from orchestrator.pagination import PageParams, check_limit
 from orchestrator.schemas.common import Version
 
 
-def current_tenant(authorization: Annotated[str | None, Header()] = None) -> str:
+async def current_tenant(authorization: Annotated[str | None, Header()] = None) -> str:
     """The tenant of the presented bearer key; 401 when missing or unknown."""
     if not get_settings().api_keys:
         raise Unauthorized(
@@ -36,7 +36,7 @@ def current_tenant(authorization: Annotated[str | None, Header()] = None) -> str
     return tenant
 
 
-def api_version(openai_beta: Annotated[str | None, Header()] = None) -> Version:
+async def api_version(openai_beta: Annotated[str | None, Header()] = None) -> Version:
     """`OpenAI-Beta: assistants=v1|v2`; a missing header means v2."""
     if not openai_beta:
         return "v2"
@@ -59,7 +59,7 @@ def db_session() -> Iterator[Session]:
         yield session
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query()] = 20,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
     after: Annotated[str | None, Query()] = None,

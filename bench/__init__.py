@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): each module prints a report and writes JSON to bench/results/."""
