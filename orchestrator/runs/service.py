@@ -30,7 +30,12 @@ from orchestrator.schemas.run import (
 )
 from orchestrator.schemas.thread import CreateThread
 from orchestrator.services import messages, threads
-from orchestrator.services.common import check_tools_version, get_owned, reject_field
+from orchestrator.services.common import (
+    apply_metadata,
+    check_tools_version,
+    get_owned,
+    reject_field,
+)
 from orchestrator.services.files import require_files
 
 # Events a webhook or a waiting client cares about even when nobody streams the run.
@@ -162,12 +167,7 @@ def create_thread_and_run(session: Session, tenant: str, version: Version,
 def modify(session: Session, tenant: str, thread_id: str, run_id: str,
            body: ModifyRun) -> RunRecord:
     """Only metadata changes; no status write, so no CAS needed beyond the row itself."""
-    run = get(session, tenant, thread_id, run_id)
-    if "metadata" in body.model_fields_set:
-        run.meta = body.metadata
-        session.add(run)
-        session.flush()
-    return run
+    return apply_metadata(session, get(session, tenant, thread_id, run_id), body)
 
 
 def cancel(session: Session, tenant: str, thread_id: str, run_id: str) -> RunRecord:

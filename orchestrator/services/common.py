@@ -49,3 +49,12 @@ def reject_field(body: Any, field: str, version: Version) -> None:
             param=field,
             code="unknown_parameter",
         )
+
+
+def apply_metadata(session: Session, rec: Any, body: Any) -> Any:
+    """The modify calls that change only `metadata`: write it when the request sent it."""
+    if "metadata" in body.model_fields_set:
+        rec.meta = body.metadata
+        session.add(rec)
+        session.flush()
+    return rec

@@ -20,7 +20,7 @@ from orchestrator.schemas.message import (
     ModifyMessage,
     TextPart,
 )
-from orchestrator.services.common import get_owned, reject_field
+from orchestrator.services.common import apply_metadata, get_owned, reject_field
 from orchestrator.services.files import require_files
 
 
@@ -152,12 +152,7 @@ def get(session: Session, tenant: str, thread_id: str, message_id: str) -> Messa
 def modify(session: Session, tenant: str, thread_id: str, message_id: str,
            body: ModifyMessage) -> MessageRecord:
     """Change the metadata when sent."""
-    rec = get(session, tenant, thread_id, message_id)
-    if "metadata" in body.model_fields_set:
-        rec.meta = body.metadata
-        session.add(rec)
-        session.flush()
-    return rec
+    return apply_metadata(session, get(session, tenant, thread_id, message_id), body)
 
 
 def delete(session: Session, tenant: str, thread_id: str, message_id: str) -> None:
