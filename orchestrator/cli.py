@@ -63,11 +63,10 @@ def cmd_worker(args: argparse.Namespace) -> None:
     """A Celery worker for runs, webhooks and maintenance."""
     from workers.celery_app import app
 
-    concurrency = args.concurrency or get_settings().worker_concurrency
-    argv = ["worker", "-Q", args.queues, "--concurrency", str(concurrency),
+    s = get_settings()
+    argv = ["worker", "-Q", args.queues, "--concurrency",
+            str(args.concurrency or s.worker_concurrency), "--pool", args.pool or s.worker_pool,
             "--loglevel", args.log_level, "-n", f"{args.name}@%h", "-E"]
-    if args.pool:
-        argv += ["--pool", args.pool]
     app.worker_main(argv)
 
 
@@ -135,8 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="Celery worker for runs, webhooks and maintenance")
     worker.add_argument("--queues", default="runs,webhooks,maintenance")
-    worker.add_argument("--concurrency", type=int, default=0)
-    worker.add_argument("--pool", default="")
+    worker.add_argument("--concurrency", type=int, default=0,
+                        help="model calls in flight (default ORCH_WORKER_CONCURRENCY, 200)")
+    worker.add_argument("--pool", default="", choices=["", "threads", "prefork", "solo"],
+                        help="Celery pool (default ORCH_WORKER_POOL, threads)")
     worker.add_argument("--name", default="runs")
     worker.add_argument("--log-level", default="info")
     worker.set_defaults(func=cmd_worker)
@@ -148,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="api + worker + beat together (SQLite, local Redis)")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8000)
-    dev.add_argument("--concurrency", type=int, default=2)
+    dev.add_argument("--concurrency", type=int, default=32)
     dev.set_defaults(func=cmd_dev)
     return parser
 

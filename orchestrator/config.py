@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     model_timeout: float = 120.0
     model_context_tokens: int = 128_000
     model_max_attempts: int = 5
+    # A provider's rate limit is a fact of life, not a fault: 429s get a longer budget
+    # (about 13 minutes of capped backoff by default) before a run fails for them.
+    model_rate_limit_attempts: int = 30
     model_retry_base: float = 1.0
     model_retry_max: float = 30.0
     max_run_steps: int = 25
@@ -41,7 +44,11 @@ class Settings(BaseSettings):
     stream_ttl_seconds: int = 3600
     broker_visibility_timeout: int = 600
     task_time_limit: int = 540
-    worker_concurrency: int = 4
+    # Run workers wait on the model almost all the time: a thread pool keeps that many
+    # model calls in flight in one process (see workers/celery_app.py for the measurements).
+    worker_pool: str = "threads"
+    worker_concurrency: int = 200
+    model_max_concurrency: int = 0  # per worker process; 0 = as many as the pool allows
 
     @field_validator("api_keys", mode="before")
     @classmethod

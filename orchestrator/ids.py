@@ -7,6 +7,7 @@ import string
 
 _ALPHABET = string.ascii_letters + string.digits
 _LENGTH = 24  # ~143 bits of entropy
+_SPACE = len(_ALPHABET) ** _LENGTH
 
 PREFIXES = {
     "assistant": "asst_",
@@ -24,4 +25,11 @@ PREFIXES = {
 
 def new_id(kind: str) -> str:
     """A fresh id for an object of the given kind, e.g. new_id("assistant") -> "asst_…"."""
-    return PREFIXES[kind] + "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
+    # One draw from the OS for the whole id, spelled in base 62 (a per-character
+    # secrets.choice costs ~20 us an id, which the run path pays several times a step).
+    n = secrets.randbelow(_SPACE)
+    chars = []
+    for _ in range(_LENGTH):
+        n, digit = divmod(n, len(_ALPHABET))
+        chars.append(_ALPHABET[digit])
+    return PREFIXES[kind] + "".join(chars)

@@ -23,6 +23,7 @@ def producer() -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": s.broker_visibility_timeout},
         task_ignore_result=True,
+        broker_pool_limit=64,  # the worker's pool threads publish through this app too
     )
     return app
 

@@ -9,13 +9,11 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import redis
-from sqlalchemy import update
-from sqlmodel import Session, col
 
 from orchestrator.config import get_settings
-from orchestrator.db import get_engine
 from orchestrator.models import EventRecord
 from orchestrator.redis_client import get_async_redis, get_redis
+from orchestrator.runs.published import MARKS
 from orchestrator.runs.status import STREAM_END
 from orchestrator.runs.transitions import event_name
 
@@ -47,7 +45,7 @@ def publish_live(run_id: str, event_id: str, event: str, data: dict[str, Any]) -
 
 
 def publish_outbox(events: Iterable[EventRecord]) -> str | None:
-    """XADD committed outbox rows, then mark them published; returns the first stream id."""
+    """XADD committed outbox rows, then mark them published (batched); the first stream id."""
     rows = list(events)
     if not rows:
         return None
@@ -59,10 +57,7 @@ def publish_outbox(events: Iterable[EventRecord]) -> str | None:
     except redis.RedisError as exc:
         log.warning("outbox publish deferred to the sweeper: %s", exc)
         return None
-    with Session(get_engine()) as session:
-        session.exec(update(EventRecord).where(col(EventRecord.id).in_([e.id for e in rows]))
-                     .values(published=True))
-        session.commit()
+    MARKS.add([e.id for e in rows])
     return str(results[0].decode())
 
 

@@ -29,6 +29,9 @@ def make_app() -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # Tasks publish follow-up tasks from many threads at once: one producer connection
+        # per pool thread would be waste, ten would make them queue for a connection.
+        broker_pool_limit=64,
         task_time_limit=s.task_time_limit,
         task_soft_time_limit=s.task_time_limit - 30,
         broker_connection_retry_on_startup=True,

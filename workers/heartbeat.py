@@ -39,13 +39,10 @@ class Heartbeat:
         stop = threading.Event()
         while not stop.wait(interval):
             with self._lock:
-                by_owner: dict[str, list[str]] = {}
-                for run_id, owner in self._held.items():
-                    by_owner.setdefault(owner, []).append(run_id)
+                held = dict(self._held)
             try:
                 with unit_of_work() as session:
-                    for owner, run_ids in by_owner.items():
-                        renew_leases(session, owner, run_ids)
+                    renew_leases(session, held)
             except Exception:  # keep beating; the next tick tries again
                 log.exception("lease heartbeat failed")
 

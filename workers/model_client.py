@@ -8,19 +8,26 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import openai
+from openai.types.chat import ChatCompletionChunk
 
 from orchestrator.config import get_settings
 from orchestrator.ids import new_id
 from orchestrator.runs.outcome import ModelCallError, ModelOutcome, ToolCall
 from orchestrator.runs.prompt import estimate_tokens
+from workers.model_gate import ModelGate
 
 # on_text(fragment) and on_tool(index, call_id, name, arguments_fragment) while streaming
 TextSink = Callable[[str], None]
 ToolSink = Callable[[int, str | None, str | None, str], None]
+RATE_LIMIT_PAUSE = 1.0  # seconds every call of this process waits after a 429 without Retry-After
 
 
 class ModelClient(Protocol):
     """Anything that turns a chat-completions body into a ModelOutcome."""
+
+    def wait_ready(self) -> None:
+        """Block while the model asked for a pause."""
+        ...
 
     def complete(self, body: dict[str, Any], *, on_text: TextSink | None = None,
                  on_tool: ToolSink | None = None) -> ModelOutcome:
@@ -48,33 +55,61 @@ class OpenAIModelClient:
     """Chat completions through the official SDK; SDK retries off, the run retries instead."""
 
     def __init__(self, base_url: str, api_key: str, timeout: float,
-                 aliases: dict[str, str] | None = None) -> None:
+                 aliases: dict[str, str] | None = None, *, max_connections: int = 100,
+                 max_in_flight: int = 0) -> None:
+        # One keep-alive connection per concurrent call: the SDK's default keeps only 100
+        # idle, so a pool of 200 threads would otherwise reconnect on every other call.
+        # (The Limits class of whichever HTTP library this SDK version is built on.)
+        limits = type(openai.DEFAULT_CONNECTION_LIMITS)(
+            max_connections=max_connections, max_keepalive_connections=max_connections)
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout,
-                                    max_retries=0)
+                                    max_retries=0,
+                                    http_client=openai.DefaultHttpxClient(limits=limits))
         self.aliases = aliases or {}
+        self.gate = ModelGate(max_in_flight)
+
+    def wait_ready(self) -> None:
+        """Block while the model asked us to back off (before a run is even claimed)."""
+        self.gate.wait_pause()
 
     def complete(self, body: dict[str, Any], *, on_text: TextSink | None = None,
                  on_tool: ToolSink | None = None) -> ModelOutcome:
         """Call the model, streaming when a sink wants the fragments."""
         body = {**body, "model": self.aliases.get(body["model"], body["model"])}
-        try:
-            if on_text is None and on_tool is None:
-                return self._once(body)
-            return self._streamed(body, on_text, on_tool)
-        except openai.OpenAIError as exc:
-            raise _error(exc) from exc
+        with self.gate:
+            probe = self.gate.enter()
+            limited = False
+            try:
+                if on_text is None and on_tool is None:
+                    return self._once(body)
+                return self._streamed(body, on_text, on_tool)
+            except openai.OpenAIError as exc:
+                error = _error(exc)
+                if error.code == "rate_limit_exceeded":
+                    limited = True
+                    self.gate.pause(error.retry_after or RATE_LIMIT_PAUSE)
+                raise error from exc
+            finally:
+                if probe:
+                    self.gate.probe_done(limited)
 
     def _once(self, body: dict[str, Any]) -> ModelOutcome:
-        resp = self.client.chat.completions.create(**body)
-        choice = resp.choices[0]
-        calls = [ToolCall(c.id or new_id("call"), c.function.name, c.function.arguments or "")
-                 for c in choice.message.tool_calls or [] if c.type == "function"]
-        usage = resp.usage
-        prompt = usage.prompt_tokens if usage else estimate_tokens(json.dumps(body["messages"]))
-        completion = usage.completion_tokens if usage else estimate_tokens(
-            choice.message.content or "")
-        return ModelOutcome(choice.message.content, calls, choice.finish_reason, prompt,
-                            completion)
+        # client.post sends our body as it is: the typed create() re-walks every message
+        # through the SDK's TypedDict transform and parses the answer into pydantic models,
+        # which together cost more CPU than the rest of a step. Errors are mapped the same.
+        data = json.loads(self.client.post("/chat/completions", body=body, cast_to=bytes))
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        calls = [ToolCall(c.get("id") or new_id("call"), c["function"]["name"],
+                          c["function"].get("arguments") or "")
+                 for c in message.get("tool_calls") or [] if c.get("type") == "function"]
+        content = message.get("content")
+        usage = data.get("usage") or {}
+        prompt = usage.get("prompt_tokens") or estimate_tokens(json.dumps(body["messages"]))
+        completion = usage.get("completion_tokens")
+        if completion is None:
+            completion = estimate_tokens(content or "")
+        return ModelOutcome(content, calls, choice.get("finish_reason"), prompt, completion)
 
     def _streamed(self, body: dict[str, Any], on_text: TextSink | None,
                   on_tool: ToolSink | None) -> ModelOutcome:
@@ -82,8 +117,10 @@ class OpenAIModelClient:
         calls: dict[int, dict[str, str]] = {}
         finish: str | None = None
         prompt = completion = 0
-        stream = self.client.chat.completions.create(
-            **body, stream=True, stream_options={"include_usage": True})
+        stream = self.client.post(
+            "/chat/completions", body={**body, "stream": True,
+                                       "stream_options": {"include_usage": True}},
+            cast_to=ChatCompletionChunk, stream=True, stream_cls=openai.Stream[ChatCompletionChunk])
         for chunk in stream:
             if chunk.usage:
                 prompt, completion = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
@@ -118,6 +155,8 @@ class OpenAIModelClient:
 
 @lru_cache(maxsize=1)
 def default_client() -> ModelClient:
-    """The configured model client (one per process; thread-safe)."""
+    """The configured model client (one per process, shared by the pool's threads)."""
     s = get_settings()
-    return OpenAIModelClient(s.model_base_url, s.model_api_key, s.model_timeout, s.model_aliases)
+    return OpenAIModelClient(s.model_base_url, s.model_api_key, s.model_timeout, s.model_aliases,
+                             max_connections=max(s.worker_concurrency, 10),
+                             max_in_flight=s.model_max_concurrency)

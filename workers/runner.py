@@ -25,7 +25,7 @@ RUN_ERROR_CODES = {"server_error", "rate_limit_exceeded", "invalid_prompt"}
 def new_owner() -> str:
     """A lease owner naming this host, process and thread, unique per attempt."""
     return (f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:"
-            f"{secrets.token_hex(4)}")
+            f"{secrets.token_hex(6)}")
 
 
 def _after_stale(run_id: str) -> None:
@@ -40,6 +40,8 @@ def advance(run_id: str, client: ModelClient | None = None) -> str:
     """Perform the next step of the run, if it has one for us; returns what happened."""
     settings = get_settings()
     owner = new_owner()
+    model = client or default_client()
+    model.wait_ready()  # while the model asks us to back off, the run stays queued
     with unit_of_work() as session:
         run = ex.claim(session, run_id, owner)
         if run is None:
@@ -59,7 +61,7 @@ def advance(run_id: str, client: ModelClient | None = None) -> str:
     live = LiveStream(run, ids) if run.stream else None
     HEARTBEAT.hold(run_id, owner)
     try:
-        outcome: ModelOutcome = (client or default_client()).complete(
+        outcome: ModelOutcome = model.complete(
             body, on_text=live.text if live else None, on_tool=live.tool if live else None)
     except ModelCallError as exc:
         with unit_of_work() as session:
@@ -74,10 +76,10 @@ def advance(run_id: str, client: ModelClient | None = None) -> str:
     finally:
         HEARTBEAT.release(run_id)
     with unit_of_work() as session:
-        fresh = ex.load(session, run_id)
-        done = fresh is not None and ex.record_outcome(
-            session, fresh, owner, outcome, ids,
-            frozenset(live.created) if live else frozenset())
+        # The claimed run is what we write against: the CAS on (status, version, lease owner)
+        # fails if anything changed it meanwhile (a cancel, a sweeper, another worker).
+        done = ex.record_outcome(session, run, owner, outcome, ids,
+                                 frozenset(live.created) if live else frozenset())
     if not done:
         _after_stale(run_id)
         return "stale: dropped"

@@ -5,13 +5,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from orchestrator.models import RunRecord
 from orchestrator.runs.status import RunStatus
 from orchestrator.runs.transitions import transition
+
+RUNS = RunRecord.__table__  # type: ignore[attr-defined]
+# Attribute name -> column name (only `meta` differs: its column is "metadata").
+COLUMNS = {attr.key: attr.columns[0].name for attr in inspect(RunRecord).column_attrs}
 
 
 def cas(session: Session, run: RunRecord, changes: dict[str, Any],
@@ -21,14 +25,14 @@ def cas(session: Session, run: RunRecord, changes: dict[str, Any],
     With `owner`, the write also requires that we still hold the run's lease.
     """
     values = {**changes, "version": run.version + 1, "updated_at": time.time()}
-    conditions: list[Any] = [col(RunRecord.id) == run.id, col(RunRecord.status) == run.status,
-                             col(RunRecord.version) == run.version]
+    conditions: list[Any] = [RUNS.c.id == run.id, RUNS.c.status == run.status,
+                             RUNS.c.version == run.version]
     if owner is not None:
-        conditions.append(col(RunRecord.lease_owner) == owner)
-    # Core-style UPDATE: no ORM session synchronisation, we set the attributes ourselves.
-    stmt = update(RunRecord).where(*conditions).values(**values).execution_options(
-        synchronize_session=False)
-    result = session.exec(stmt)
+        conditions.append(RUNS.c.lease_owner == owner)
+    # A Core UPDATE on the table: none of the ORM's bulk-update bookkeeping on the hot path;
+    # we set the attributes ourselves once the row really changed.
+    stmt = update(RUNS).where(*conditions).values({COLUMNS[k]: v for k, v in values.items()})
+    result = session.connection().execute(stmt)
     if result.rowcount != 1:
         return False
     for key, value in values.items():

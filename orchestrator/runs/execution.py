@@ -115,7 +115,8 @@ def schedule_retry(session: Session, run: RunRecord, owner: str, code: str, mess
     """Back off and try the step again, or fail the run once attempts run out."""
     s = get_settings()
     attempts = run.attempts + 1
-    if attempts >= s.model_max_attempts:
+    cap = s.model_rate_limit_attempts if code == "rate_limit_exceeded" else s.model_max_attempts
+    if attempts >= cap:
         return fail(session, run, code, f"{message} (after {attempts} attempts)", owner)
     delay = min(s.model_retry_max, s.model_retry_base * 2 ** (attempts - 1))
     if retry_after is not None:
@@ -254,12 +255,16 @@ def step_cap_reached(run: RunRecord) -> bool:
     return run.steps_taken >= get_settings().max_run_steps
 
 
-def renew_leases(session: Session, owner: str, run_ids: list[str]) -> int:
-    """Heartbeat: push out the leases we still hold."""
-    if not run_ids:
+def renew_leases(session: Session, held: dict[str, str]) -> int:
+    """Heartbeat: push out the leases we still hold (run id -> lease owner), in one UPDATE.
+
+    Owners are unique per attempt, so `id IN … AND lease_owner IN …` matches exactly the
+    (run, owner) pairs we hold, through the primary key.
+    """
+    if not held:
         return 0
     stmt = update(RunRecord).where(
-        col(RunRecord.id).in_(run_ids), col(RunRecord.lease_owner) == owner,
+        col(RunRecord.id).in_(list(held)), col(RunRecord.lease_owner).in_(set(held.values())),
         col(RunRecord.status) == RunStatus.IN_PROGRESS.value,
     ).values(lease_expires_at=time.time() + get_settings().lease_seconds).execution_options(
         synchronize_session=False)
@@ -271,12 +276,13 @@ def history(session: Session, run: RunRecord) -> tuple[list[MessageRecord],
                                                         list[RunStepRecord],
                                                         list[MessageRecord]]:
     """Thread messages before the run, the run's steps, and the run's own messages."""
-    thread_msgs = list(session.exec(select(MessageRecord).where(
+    recent = list(session.exec(select(MessageRecord).where(
         MessageRecord.thread_id == run.thread_id,
-        (col(MessageRecord.run_id).is_(None)) | (MessageRecord.run_id != run.id),
     ).order_by(col(MessageRecord.seq).desc()).limit(HISTORY_LIMIT)).all())
-    thread_msgs.reverse()
+    recent.reverse()
+    thread_msgs = [m for m in recent if m.run_id != run.id]
+    if not run.steps_taken:  # a first step: no steps and no answers of this run yet
+        return thread_msgs, [], []
+    own = [m for m in recent if m.run_id == run.id]
     steps = session.exec(select(RunStepRecord).where(RunStepRecord.run_id == run.id)).all()
-    own = session.exec(select(MessageRecord).where(
-        MessageRecord.thread_id == run.thread_id, MessageRecord.run_id == run.id)).all()
-    return thread_msgs, list(steps), list(own)
+    return thread_msgs, list(steps), own

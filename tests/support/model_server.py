@@ -2,7 +2,8 @@
 
 Run: python -m tests.support.model_server --port N [--delay-ms D]
 Control: POST /_script {"rules": [{"match": "text", "times": n|null, "reply": {...}}]} appends
-rules; a reply is {"content": str} | {"tool_calls": [{"name", "arguments"}]} | {"status": 429|500,
+rules (one with "for_seconds": s applies for that long only, e.g. a 429 storm); a reply is
+{"content": str} | {"tool_calls": [{"name", "arguments"}]} | {"status": 429|500,
 "retry_after": s} | {"hang": s}, plus optional "delay_ms", "finish_reason", "usage". Without a
 matching rule it answers "Echo: <last user text>" (or "Tool said: …" after tool outputs).
 GET /_requests lists every request body received; POST /_reset clears rules and requests.
@@ -37,6 +38,8 @@ def _pick(body: dict[str, Any]) -> dict[str, Any]:
     messages = body.get("messages", [])
     haystack = "\n".join(_text_of(m) for m in messages)
     for rule in STATE["rules"]:
+        if rule.get("until") is not None and time.monotonic() > rule["until"]:
+            continue
         if rule["match"] in haystack and rule.get("times") != 0:
             if rule.get("times") is not None:
                 rule["times"] -= 1
@@ -138,7 +141,10 @@ async def _stream(cid: str, body: dict[str, Any], reply: dict[str, Any],
 async def script(request: Request) -> dict[str, int]:
     """Append rules."""
     data = await request.json()
-    STATE["rules"].extend(data.get("rules", []))
+    for rule in data.get("rules", []):
+        if "for_seconds" in rule:  # a rule that holds for a while (e.g. a 429 storm)
+            rule["until"] = time.monotonic() + float(rule.pop("for_seconds"))
+        STATE["rules"].append(rule)
     if "delay_ms" in data:
         STATE["delay_ms"] = int(data["delay_ms"])
     return {"rules": len(STATE["rules"])}

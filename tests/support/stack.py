@@ -99,9 +99,9 @@ class Stack:
     beat: subprocess.Popen[bytes] | None = None
 
     def start_worker(self, *extra: str, name: str = "runs") -> subprocess.Popen[bytes]:
-        """Start `orchestrator worker` (prefork, 2 children unless told otherwise)."""
+        """Start `orchestrator worker` (its default threads pool, 8 threads unless told)."""
         log = (self.workdir / f"worker-{len(self.workers)}.log").open("wb")
-        args = list(extra) or ["--concurrency", "2"]
+        args = list(extra) or ["--concurrency", "8"]
         proc = subprocess.Popen(
             [str(BIN / "orchestrator"), "worker", "--name", f"{name}{len(self.workers)}",
              "--log-level", "info", *args],
