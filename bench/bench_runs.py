@@ -16,7 +16,8 @@ Celery task events (the workers run with -E) split (a) into queue wait, wait for
 child and task run time. Prints a report and writes bench/results/runs-<time>.json.
 
     python -m bench.bench_runs [--backend sqlite|postgres] [--runs N] [--concurrency C]
-                               [--worker-concurrency W] [--noop-tasks M] [--noop-rounds R]
+                               [--pool P] [--worker-concurrency W] [--noop-tasks M]
+                               [--noop-rounds R]
                                [--latency-runs K] [--redis-url URL] [--profile DIR]
 
 --profile DIR records py-spy raw stacks of the API, model and worker processes during (a) (the
@@ -178,7 +179,7 @@ class TaskEvents:
 
 def breakdown(posted: dict[str, float], done: dict[str, tuple[str, float]],
               events: TaskEvents, wall: float, workers: int) -> dict[str, Any]:
-    """Where create->completed goes: queue, wait for a pool child, the task itself."""
+    """Where create->completed goes: queue, wait for a pool slot, the task itself."""
     per_run = events.per_run()
     queue, child, task, after = [], [], [], []
     runtimes: list[float] = []
@@ -518,7 +519,8 @@ def report(res: dict[str, Any]) -> str:
     lat, lat1 = a["create_to_completed"], one["create_to_completed"]
     verdict = "met" if res["a_over_b"] >= 0.5 else "NOT met"
     lines = [
-        f"backend={res['backend']}  worker: prefork --concurrency {res['worker_concurrency']}"
+        f"backend={res['backend']}  worker: {res.get('pool', 'prefork')} --concurrency"
+        f" {res['worker_concurrency']}"
         f"  client concurrency={res['client_concurrency']}  cpus={os.cpu_count()}",
         f"(a)  {a['completed']}/{a['runs']} runs completed in {a['seconds']:.2f} s ="
         f" {a['runs_per_s']:.1f} runs/s (creates took {a['creates_took_s']:.2f} s)",
@@ -526,7 +528,7 @@ def report(res: dict[str, Any]) -> str:
         f"  p99 {lat['p99_ms']:.0f} ms  (overhead p50 = {a['overhead_p50_ms']:.0f} ms, queueing"
         " included)",
         f"     split (p50): POST->worker received {bd['post_to_worker_received']['p50_ms']:.0f}"
-        f" ms, ->pool child started {bd['received_to_child_started']['p50_ms']:.0f} ms,"
+        f" ms, ->pool slot started {bd['received_to_child_started']['p50_ms']:.0f} ms,"
         f" ->completed {bd['child_started_to_completed']['p50_ms']:.1f} ms;"
         f" runs.advance runtime mean {bd['task_runtime']['mean_ms']:.1f} ms,"
         f" pool busy {bd['pool_busy']:.0%}",
@@ -535,7 +537,7 @@ def report(res: dict[str, Any]) -> str:
         f" {lat1['p50_ms']:.1f} ms  p95 {lat1['p95_ms']:.1f} ms  p99 {lat1['p99_ms']:.1f} ms",
         f"     split (p50): POST answered {one['post_response']['p50_ms']:.1f} ms;"
         f" POST->worker received {bd1['post_to_worker_received']['p50_ms']:.1f}"
-        f" ms, ->pool child started {bd1['received_to_child_started']['p50_ms']:.1f} ms,"
+        f" ms, ->pool slot started {bd1['received_to_child_started']['p50_ms']:.1f} ms,"
         f" ->completed {bd1['child_started_to_completed']['p50_ms']:.1f} ms",
         f"(b)  no-op Celery tasks, median of {len(b['rounds'])} rounds: {b['executed']}/"
         f"{b['tasks']} in {b['seconds']:.2f} s = {b['tasks_per_s']:.0f} tasks/s (sending took"
@@ -585,8 +587,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300, help="runs in (a)")
     parser.add_argument("--concurrency", type=int, default=16,
                         help="concurrent HTTP requests of the client")
-    parser.add_argument("--worker-concurrency", type=int, default=2,
-                        help="prefork children of the run worker and of the no-op worker")
+    parser.add_argument("--pool", default="threads", choices=["threads", "prefork"],
+                        help="Celery pool of the run worker and of the no-op worker")
+    parser.add_argument("--worker-concurrency", type=int, default=0,
+                        help="pool size of both workers (default: 200 threads, 2 prefork)")
     parser.add_argument("--noop-tasks", type=int, default=0, help="tasks in (b); default N")
     parser.add_argument("--noop-rounds", type=int, default=5,
                         help="rounds of (b); the median round is reported")
@@ -598,8 +602,8 @@ def main() -> None:
     ensure_redis_db_unused(args.redis_url)
     # SIGTERM unwinds like Ctrl-C, so the stack's processes are stopped, not orphaned.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    w = args.worker_concurrency
-    worker_args = ["--concurrency", str(w)]
+    w = args.worker_concurrency or (200 if args.pool == "threads" else 2)
+    worker_args = ["--pool", args.pool, "--concurrency", str(w)]
     workdir = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     db_cm = postgres_database() if args.backend == "postgres" else sqlite_database(workdir)
     print(f"bench-runs: backend={args.backend}, logs in {workdir}", file=sys.stderr)
@@ -617,7 +621,7 @@ def main() -> None:
             recovery = measure_recovery(st, db, worker_args, w)
         finally:
             db.dispose()
-    res = {"backend": args.backend, "worker_concurrency": w,
+    res = {"backend": args.backend, "pool": args.pool, "worker_concurrency": w,
            "client_concurrency": args.concurrency, "stack_settings": FAST_SETTINGS,
            "runs": runs, "one_at_a_time": one, "noop": noop,
            "a_over_b": round(runs["runs_per_s"] / noop["tasks_per_s"], 3),

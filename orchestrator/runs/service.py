@@ -17,7 +17,7 @@ from orchestrator.models import AssistantRecord, RunRecord, RunStepRecord, Threa
 from orchestrator.models.base import now
 from orchestrator.runs.cas import move
 from orchestrator.runs.events import emit
-from orchestrator.runs.lock import active_run, ensure_unlocked
+from orchestrator.runs.lock import active_run
 from orchestrator.runs.status import ACTIVE, STREAM_END, RunStatus, StepStatus
 from orchestrator.runs.transitions import event_name
 from orchestrator.schemas.common import Version
@@ -121,9 +121,11 @@ def new_run(session: Session, tenant: str, version: Version, thread: ThreadRecor
     )
     session.add(run)
     try:
-        with session.begin_nested():
-            session.flush()
+        # The partial unique index on active runs is the thread lock: no check beforehand,
+        # and no savepoint, since a refused run fails the whole request (nothing to keep).
+        session.flush()
     except IntegrityError:
+        session.rollback()
         current = active_run(session, thread.id)
         raise InvalidRequest(
             f"Thread {thread.id} already has an active run"
@@ -138,7 +140,6 @@ def create(session: Session, tenant: str, version: Version, thread_id: str,
            body: CreateRun) -> RunRecord:
     """POST /threads/{id}/runs: add additional_messages, then queue the run."""
     thread = get_owned(session, ThreadRecord, tenant, thread_id, "thread")
-    ensure_unlocked(session, thread_id, for_run=True)
     for i, message in enumerate(body.additional_messages or []):
         session.add(messages.build(session, tenant, version, thread_id, message,
                                    f"additional_messages[{i}]."))
