@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
@@ -12,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from orchestrator.config import get_settings
+from orchestrator.shared import process_wide
 
 AFTER_COMMIT = "after_commit"
 
@@ -35,7 +35,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
     )
 
 
-@lru_cache(maxsize=1)
+@process_wide
 def get_engine() -> Engine:
     """The process-wide engine for the configured database."""
     s = get_settings()

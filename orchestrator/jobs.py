@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from celery import Celery
@@ -10,9 +9,10 @@ from sqlmodel import Session
 
 from orchestrator.config import get_settings
 from orchestrator.db import after_commit
+from orchestrator.shared import process_wide
 
 
-@lru_cache(maxsize=1)
+@process_wide
 def producer() -> Celery:
     """A Celery app used only to publish messages (the API never imports the workers)."""
     s = get_settings()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 
 from orchestrator.config import get_settings
+from orchestrator.shared import process_wide
 
 
 def tenant_of(key: str) -> str:
@@ -13,7 +13,7 @@ def tenant_of(key: str) -> str:
     return "ten_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-@lru_cache(maxsize=1)
+@process_wide
 def known_tenants() -> dict[str, str]:
     """Map of sha256(key) -> tenant for every configured key."""
     return {hashlib.sha256(k.encode()).hexdigest(): tenant_of(k) for k in get_settings().api_keys}

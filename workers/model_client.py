@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, Protocol
 
 import openai
@@ -14,6 +13,7 @@ from orchestrator.config import get_settings
 from orchestrator.ids import new_id
 from orchestrator.runs.outcome import ModelCallError, ModelOutcome, ToolCall
 from orchestrator.runs.prompt import estimate_tokens
+from orchestrator.shared import process_wide
 from workers.model_gate import ModelGate
 
 # on_text(fragment) and on_tool(index, call_id, name, arguments_fragment) while streaming
@@ -153,7 +153,7 @@ class OpenAIModelClient:
         return ModelOutcome(content, tool_calls, finish, prompt, completion)
 
 
-@lru_cache(maxsize=1)
+@process_wide
 def default_client() -> ModelClient:
     """The configured model client (one per process, shared by the pool's threads)."""
     s = get_settings()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from orchestrator.config import get_settings
+from orchestrator.shared import process_wide
 from orchestrator.storage.base import BlobStore
 from orchestrator.storage.local import LocalBlobStore
 
 
-@lru_cache(maxsize=1)
+@process_wide
 def get_store() -> BlobStore:
     """The blob store: a folder `blobs/` under Settings.data_dir."""
     return LocalBlobStore(get_settings().data_dir / "blobs")

@@ -6,7 +6,8 @@ rules (one with "for_seconds": s applies for that long only, e.g. a 429 storm); 
 {"content": str} | {"tool_calls": [{"name", "arguments"}]} | {"status": 429|500,
 "retry_after": s} | {"hang": s}, plus optional "delay_ms", "finish_reason", "usage". Without a
 matching rule it answers "Echo: <last user text>" (or "Tool said: …" after tool outputs).
-GET /_requests lists every request body received; POST /_reset clears rules and requests.
+GET /_requests lists every request body received, the most calls ever in flight at once and
+the 429s sent; POST /_reset clears rules and requests.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 app = FastAPI()
-STATE: dict[str, Any] = {"rules": [], "requests": [], "delay_ms": 0, "calls": 0}
+STATE: dict[str, Any] = {"rules": [], "requests": [], "delay_ms": 0, "calls": 0,
+                         "in_flight": 0, "max_in_flight": 0, "limited": 0}
 _ids = itertools.count(1)
 
 
@@ -78,6 +80,15 @@ async def completions(request: Request) -> JSONResponse | StreamingResponse:
     body = await request.json()
     STATE["requests"].append(body)
     STATE["calls"] += 1
+    STATE["in_flight"] += 1
+    STATE["max_in_flight"] = max(STATE["max_in_flight"], STATE["in_flight"])
+    try:
+        return await _answer(body)
+    finally:
+        STATE["in_flight"] -= 1
+
+
+async def _answer(body: dict[str, Any]) -> JSONResponse | StreamingResponse:
     reply = _pick(body)
     delay = reply.get("delay_ms", STATE["delay_ms"]) / 1000
     if reply.get("hang"):
@@ -85,6 +96,7 @@ async def completions(request: Request) -> JSONResponse | StreamingResponse:
     if delay:
         await asyncio.sleep(delay)
     if reply.get("status"):
+        STATE["limited"] += reply["status"] == 429
         headers = {"retry-after": str(reply["retry_after"])} if "retry_after" in reply else {}
         return JSONResponse(status_code=int(reply["status"]), headers=headers, content={
             "error": {"message": f"scripted {reply['status']}", "type": "scripted",
@@ -153,13 +165,13 @@ async def script(request: Request) -> dict[str, int]:
 @app.get("/_requests")
 async def requests_seen() -> dict[str, Any]:
     """Every request body received so far."""
-    return {"calls": STATE["calls"], "requests": STATE["requests"]}
+    return {key: STATE[key] for key in ("calls", "requests", "max_in_flight", "limited")}
 
 
 @app.post("/_reset")
 async def reset() -> dict[str, bool]:
     """Forget rules and requests."""
-    STATE.update(rules=[], requests=[], calls=0)
+    STATE.update(rules=[], requests=[], calls=0, max_in_flight=0, limited=0)
     return {"ok": True}
 
 

@@ -52,6 +52,11 @@ class ModelServer:
         """Every chat-completions body the model received."""
         return list(httpx.get(self.url + "/_requests", timeout=10).json()["requests"])
 
+    def stats(self) -> dict[str, int]:
+        """Calls answered, the most ever in flight at once, and 429s sent."""
+        data = httpx.get(self.url + "/_requests", timeout=10).json()
+        return {k: int(data[k]) for k in ("calls", "max_in_flight", "limited")}
+
     def reset(self) -> None:
         """Forget rules and requests."""
         httpx.post(self.url + "/_reset", timeout=10).raise_for_status()
@@ -98,15 +103,16 @@ class Stack:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     beat: subprocess.Popen[bytes] | None = None
 
-    def start_worker(self, *extra: str, name: str = "runs") -> subprocess.Popen[bytes]:
+    def start_worker(self, *extra: str, name: str = "runs",
+                     env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start `orchestrator worker` (its default threads pool, 8 threads unless told)."""
         log = (self.workdir / f"worker-{len(self.workers)}.log").open("wb")
         args = list(extra) or ["--concurrency", "8"]
         proc = subprocess.Popen(
             [str(BIN / "orchestrator"), "worker", "--name", f"{name}{len(self.workers)}",
              "--log-level", "info", *args],
-            env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            env={**self.env, **(env or {})}, cwd=self.workdir, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
         self.workers.append(proc)
         return proc
 
@@ -150,6 +156,12 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
         self.workers = []
         self.beat = None
+
+    def stop_workers(self) -> None:
+        """Stop (SIGKILL) every worker and whatever it started."""
+        for proc in self.workers:
+            self.kill_group(proc)
+        self.workers = []
 
     def worker_log(self) -> str:
         """Everything the workers printed (for failure messages)."""
