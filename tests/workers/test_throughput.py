@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import random
 from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
 
+from tests.support.redis_server import redis_server
 from tests.support.servers import postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 from tests.workers.conftest import wait_for
@@ -19,11 +18,11 @@ TERMINAL = {"completed", "failed", "cancelled", "expired", "incomplete"}
 
 @pytest.fixture(scope="module")
 def wide(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """API, beat and the scripted model; each test starts the worker it needs."""
+    """API, beat and the scripted model on a private Redis (no other stack's worker takes our
+    tasks); each test starts the worker it needs."""
     workdir = tmp_path_factory.mktemp(f"wide-{backend}")
     db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
-    redis_db = int(os.environ.get("ORCH_TEST_REDIS_DB", random.randint(1, 13)))
-    with db as url, stack(url, workdir, f"redis://127.0.0.1:6379/{redis_db}", workers=0) as st:
+    with redis_server(workdir) as rs, db as url, stack(url, workdir, rs.url, workers=0) as st:
         yield st
 
 
