@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     task_time_limit: int = 540
     worker_concurrency: int = 4
 
+    # Run inspector (/inspector)
+    inspector_session_seconds: int = 12 * 3600
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
