@@ -185,7 +185,7 @@ def test_other_tenant_sees_nothing(context: BrowserContext, sdk: openai.OpenAI,
                 run_url(site, run) + "/events", f"{base}/files/{image.id}"):
         response = other.request.get(url)
         assert response.status == 404, url
-        assert re.search(r"No (thread|file) found with id", response.text()), url
+        assert re.search(r"No thread found with id|No such File object", response.text()), url
         assert "Tool said" not in response.text() and "Turin" not in response.text()
         assert "get_weather" not in response.text()
     other.goto(run_url(site, run))
