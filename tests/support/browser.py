@@ -43,13 +43,18 @@ def sign_in(page: Page, base_url: str, key: str) -> None:
     page.wait_for_url(base_url + "/inspector")
 
 
-def png(width: int, height: int, rgb: tuple[int, int, int] = (40, 110, 200)) -> bytes:
-    """A solid-colour PNG made from scratch (zlib + CRCs)."""
+def png_rows(rows: list[list[tuple[int, int, int]]]) -> bytes:
+    """An RGB PNG of the given pixel rows, made from scratch (zlib + CRCs)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
-    row = b"\x00" + bytes(rgb) * width
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", len(rows[0]), len(rows), 8, 2, 0, 0, 0)
+    raw = b"".join(b"\x00" + b"".join(bytes(px) for px in row) for row in rows)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int] = (40, 110, 200)) -> bytes:
+    """A solid-colour PNG."""
+    return png_rows([[rgb] * width for _ in range(height)])
