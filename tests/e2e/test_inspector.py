@@ -121,6 +121,27 @@ def test_streamed_run_page_follows_to_requires_action(page: Page, sdk: openai.Op
     expect(page.locator("#run-status")).to_contain_text("cancelled", timeout=10_000)
 
 
+def test_streamed_answer_shows_while_it_is_written(page: Page, sdk: openai.OpenAI,
+                                                    site: Stack) -> None:
+    asst = sdk.beta.assistants.create(model="scripted-model")
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "type slowly"}])
+    answer = "one two three four five six seven eight"
+    site.model.script({"match": "type slowly", "times": 1,
+                       "reply": {"content": answer, "chunk_delay_ms": 700}})
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=asst.id) as stream:
+        run_id = next(iter(stream)).data.id  # type: ignore[union-attr]
+        page.goto(f"{site.api.url}/inspector/threads/{thread.id}/runs/{run_id}")
+        typing = page.locator("#typing .text")
+        expect(typing).to_contain_text("one two")
+        partial = typing.inner_text()
+        assert answer.startswith(partial) and partial != answer
+        expect(page.locator("#run-status")).not_to_contain_text("completed")
+        stream.until_done()
+    expect(page.locator("#run-status")).to_contain_text("completed")
+    expect(page.locator(".timeline > li.step .text")).to_have_text(answer)
+    expect(page.locator("#typing")).to_have_count(0)
+
+
 def test_image_file_content_renders(page: Page, sdk: openai.OpenAI, site: Stack) -> None:
     image = sdk.files.create(file=("chart.png", png(48, 30)), purpose="vision")
     thread = sdk.beta.threads.create(messages=[{"role": "user", "content": [

@@ -18,6 +18,19 @@
       htmx.swap("#run-live", e.data, {swapStyle: "outerHTML", swapDelay: 0, settleDelay: 0});
       localTimes(document);
     });
+    source.addEventListener("typing", function (e) {
+      const texts = JSON.parse(e.data).messages.map(function (m) { return m.text; });
+      let box = document.getElementById("typing");
+      if (!texts.length) { if (box) box.remove(); return; }
+      if (!box) {
+        box = document.createElement("li");
+        box.id = "typing";
+        box.className = "typing";
+        box.innerHTML = '<p class="muted">The model is writing…</p><div class="text"></div>';
+        document.querySelector("#run-live .timeline").appendChild(box);
+      }
+      box.querySelector(".text").textContent = texts.join("\n\n");
+    });
     source.addEventListener("end", function () { source.close(); });
   }
 
