@@ -14,6 +14,7 @@ import time
 
 from orchestrator import tenancy
 from orchestrator.config import get_settings
+from orchestrator.errors import APIError
 
 COOKIE = "orch_inspector"
 COOKIE_PATH = "/inspector"
@@ -21,6 +22,12 @@ COOKIE_PATH = "/inspector"
 
 class SignInRequired(Exception):
     """The request carries no valid inspector session."""
+
+
+class CrossSiteForm(APIError):
+    """403: a sign-in or sign-out form posted from another site."""
+
+    status_code = 403
 
 
 def _secret(key: str) -> bytes:

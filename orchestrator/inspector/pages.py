@@ -21,7 +21,7 @@ PAGE_HEADERS = {
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:;"
         " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make form posts send Origin: null
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }

@@ -183,6 +183,8 @@ def test_failed_run_shows_last_error_and_filters(page: Page, sdk: openai.OpenAI,
     page.wait_for_url(re.compile(r"q=" + re.escape(ok.id[:12])))
     expect(page.get_by_role("link", name=ok.id)).to_be_visible()
     expect(page.get_by_role("link", name=failed.id)).to_have_count(0)
+    bad = page.request.get(site.api.url + "/inspector?status=bogus")
+    assert bad.status == 400 and "Unknown status filter" in bad.text()
     page.goto(run_url(site, failed))
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text(failed.last_error.code)
@@ -225,6 +227,10 @@ def test_unknown_key_cannot_sign_in(context: BrowserContext, site: Stack) -> Non
     expect(page.get_by_role("alert")).to_have_text("That API key is not known to this server.")
     assert "sk-not-a-key" not in page.content()
     assert context.cookies() == []
+    # A valid key posted by another site's form is refused: no session from a cross-site post.
+    forged = context.request.post(base + "/login", form={"key": site.api.keys[0]},
+                                  headers={"Origin": "https://evil.example"}, max_redirects=0)
+    assert forged.status == 403 and context.cookies() == []
     context.add_cookies([{"name": "orch_inspector", "value": "ten_x.9999999999.forged",
                           "domain": "127.0.0.1", "path": "/"}])
     page.goto(base)

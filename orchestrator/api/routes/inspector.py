@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-import mimetypes
+import itertools
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 
 from orchestrator.api.deps import DB
+from orchestrator.api.routes.files import content_disposition
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
-from orchestrator.errors import APIError, NotFound
+from orchestrator.errors import APIError, InvalidRequest, NotFound
 from orchestrator.inspector import auth, live, views
 from orchestrator.inspector.pages import error_page, fragment, page, static_asset
 from orchestrator.services import files
 from orchestrator.storage import BlobNotFound
 
-INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+IMAGE_SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
+                    (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif")]
+
+
+def image_type(head: bytes) -> str | None:
+    """The raster image type the bytes start with (never SVG, which can carry script)."""
+    for signature, kind in IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 class PageRoute(APIRoute):
@@ -58,6 +70,13 @@ def signed_in(request: Request) -> str:
 Viewer = Annotated[str, Depends(signed_in)]
 
 
+def same_origin(request: Request) -> None:
+    """Refuse a form post another site made the browser send (the cookie is SameSite too)."""
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise auth.CrossSiteForm("This form can only be sent from the inspector itself.")
+
+
 @router.get("/login")
 def login_form(request: Request, next: str = "/inspector") -> Response:
     """The sign-in form."""
@@ -68,6 +87,7 @@ def login_form(request: Request, next: str = "/inspector") -> Response:
 def login(request: Request, key: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "/inspector") -> Response:
     """Exchange an API key for a session cookie; an unknown key gets the form again (401)."""
+    same_origin(request)
     value = auth.session_for(key.strip())
     if value is None:
         return page(request, "login.html", {"next": auth.safe_next(next), "error": True}, 401)
@@ -79,8 +99,9 @@ def login(request: Request, key: Annotated[str, Form()] = "",
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
     """Forget the session."""
+    same_origin(request)
     response = RedirectResponse("/inspector/login", 303)
     response.delete_cookie(auth.COOKIE, path=auth.COOKIE_PATH, httponly=True, samesite="strict")
     return response
@@ -88,10 +109,13 @@ def logout() -> Response:
 
 @router.get("")
 def index(request: Request, tenant: Viewer, db: DB, status: str = "", q: str = "",
-          before: int | None = None) -> Response:
+          before: str = "") -> Response:
     """Recent runs and threads, with a status filter and search by id."""
-    return page(request, "index.html", {"listing": views.listing(db, tenant, status, q, before),
-                                        "filters": views.FILTERS})
+    if before and not before.isdigit():
+        raise InvalidRequest("'before' must be a run position from an 'Older runs' link.",
+                             param="before")
+    listing = views.listing(db, tenant, status, q, int(before) if before else None)
+    return page(request, "index.html", {"listing": listing, "filters": views.FILTERS})
 
 
 @router.get("/threads/{thread_id}")
@@ -134,14 +158,14 @@ def file_content(file_id: str, tenant: Viewer, db: DB) -> Response:
         rec, size, chunks = files.content(db, tenant, file_id)
     except BlobNotFound as exc:
         raise NotFound(f"The contents of file '{file_id}' are missing.") from exc
-    kind = mimetypes.guess_type(rec.filename)[0] or "application/octet-stream"
-    inline = kind in INLINE_IMAGES
+    head = next(chunks, b"")
+    kind = image_type(head)
     headers = {"Content-Length": str(size), "X-Content-Type-Options": "nosniff",
                "Content-Security-Policy": "default-src 'none'; sandbox",
                "Cache-Control": "private, max-age=3600",
-               "Content-Disposition": "inline" if inline else "attachment"}
-    return StreamingResponse(chunks, media_type=kind if inline else "application/octet-stream",
-                             headers=headers)
+               "Content-Disposition": "inline" if kind else content_disposition(rec.filename)}
+    return StreamingResponse(itertools.chain([head], chunks),
+                             media_type=kind or "application/octet-stream", headers=headers)
 
 
 @router.get("/static/{name}")
