@@ -64,8 +64,12 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture()
-def page(context: BrowserContext, site: Stack) -> Page:
-    """A page signed in with the first tenant's key."""
+def page(context: BrowserContext, site: Stack) -> Iterator[Page]:
+    """A page signed in with the first tenant's key; fails on any script or console error."""
     p = context.new_page()
+    errors: list[str] = []
+    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    p.on("pageerror", lambda e: errors.append(str(e)))
     sign_in(p, site.api.url, site.api.keys[0])
-    return p
+    yield p
+    assert errors == [], "the browser reported errors"
