@@ -81,16 +81,23 @@ def _prefix(q: str) -> str:
 
 def listing(session: Session, tenant: str, status: str = "", q: str = "",
             before: int | None = None) -> Listing:
-    """Recent runs (status filter, id search) and recent threads of the tenant."""
+    """Recent runs and threads of the tenant, filtered by run status and searched by id.
+
+    An id matches as a prefix of a run or thread id, or exactly as an assistant, step
+    (its run) or message (its thread) id; tenancy still applies to what is found.
+    """
     q = q.strip()[:128]
     run_scope: list[Any] = [RunRecord.tenant == tenant, *_status_filter(status)]
     thread_scope: list[Any] = [ThreadRecord.tenant == tenant]
     if q:
         like = _prefix(q)
+        step_run = select(RunStepRecord.run_id).where(RunStepRecord.id == q)
+        message = select(MessageRecord.thread_id).where(MessageRecord.id == q)
         run_scope.append(or_(col(RunRecord.id).like(like, escape="\\"),
                              col(RunRecord.thread_id).like(like, escape="\\"),
-                             col(RunRecord.assistant_id) == q))
-        thread_scope.append(col(ThreadRecord.id).like(like, escape="\\"))
+                             col(RunRecord.assistant_id) == q, col(RunRecord.id).in_(step_run)))
+        thread_scope.append(or_(col(ThreadRecord.id).like(like, escape="\\"),
+                                col(ThreadRecord.id).in_(message)))
     if before is not None:
         run_scope.append(col(RunRecord.seq) < before)
     found = list(session.exec(select(RunRecord).where(*run_scope)

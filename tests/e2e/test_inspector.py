@@ -183,6 +183,17 @@ def test_failed_run_shows_last_error_and_filters(page: Page, sdk: openai.OpenAI,
     page.wait_for_url(re.compile(r"q=" + re.escape(ok.id[:12])))
     expect(page.get_by_role("link", name=ok.id)).to_be_visible()
     expect(page.get_by_role("link", name=failed.id)).to_have_count(0)
+    step = sdk.beta.threads.runs.steps.list(thread_id=ok.thread_id, run_id=ok.id).data[0]
+    page.get_by_label("Search by id").fill(step.id)
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#runs-h")).to_contain_text(step.id)
+    expect(page.locator("#results a[href*='/runs/']")).to_have_count(1)
+    expect(page.get_by_role("link", name=ok.id)).to_be_visible()
+    message = sdk.beta.threads.messages.list(thread_id=failed.thread_id).data[0]
+    page.get_by_label("Search by id").fill(message.id)
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#threads-h")).to_be_visible()
+    expect(page.get_by_role("link", name=failed.thread_id)).to_have_count(1)
     bad = page.request.get(site.api.url + "/inspector?status=bogus")
     assert bad.status == 400 and "Unknown status filter" in bad.text()
     page.goto(run_url(site, failed))
