@@ -30,6 +30,7 @@ class Listing:
     status: str
     q: str
     more_runs: bool
+    older: bool = False
 
 
 @dataclass
@@ -107,7 +108,8 @@ def listing(session: Session, tenant: str, status: str = "", q: str = "",
         threads = list(session.exec(select(ThreadRecord).where(*thread_scope)
                                     .order_by(col(ThreadRecord.seq).desc())
                                     .limit(THREAD_LIMIT)).all())
-    return Listing(found[:RUN_LIMIT], threads, status, q, len(found) > RUN_LIMIT)
+    return Listing(found[:RUN_LIMIT], threads, status, q, len(found) > RUN_LIMIT,
+                   before is not None)
 
 
 def conversation(session: Session, tenant: str,
