@@ -29,9 +29,13 @@ def browser() -> Iterator[Browser]:
         yield b
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Scripted model, API, one worker and beat; a private Redis database."""
+    """Scripted model, API, one worker and beat on the test Redis database.
+
+    Module-scoped, so it is gone before tests/workers start their own stack on the same Redis
+    database (two workers on one broker would take each other's tasks).
+    """
     workdir = tmp_path_factory.mktemp(f"inspector-{backend}")
     db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
     redis_db = int(os.environ.get("ORCH_TEST_REDIS_DB", random.randint(1, 13)))
