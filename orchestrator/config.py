@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = 200
     model_max_concurrency: int = 0  # per worker process; 0 = as many as the pool allows
 
+    # Run inspector (/inspector)
+    inspector_session_seconds: int = 12 * 3600
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from orchestrator.api import errors
-from orchestrator.api.routes import assistants, files, health, messages, runs, steps, threads
+from orchestrator.api.routes import (
+    assistants,
+    files,
+    health,
+    inspector,
+    messages,
+    runs,
+    steps,
+    threads,
+)
 
 # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
 API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
@@ -21,6 +30,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(inspector.router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/v1")
     return app

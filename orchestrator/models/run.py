@@ -19,6 +19,9 @@ class RunRecord(OwnedBase, table=True):
     __table_args__ = (
         Index("ix_runs_thread_seq", "thread_id", "seq"),
         Index("ix_runs_status_lease", "status", "lease_expires_at"),
+        # The run inspector's tenant-wide lists (newest first, optionally by status).
+        Index("ix_runs_tenant_seq", "tenant", "seq"),
+        Index("ix_runs_tenant_status_seq", "tenant", "status", "seq"),
         # One active run per thread, enforced by the database itself.
         Index("ux_runs_thread_active", "thread_id", unique=True,
               sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL)),
