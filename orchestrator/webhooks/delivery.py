@@ -35,17 +35,24 @@ class Claim:
     body: str
     event_id: str
     secrets: list[str]
+    retry_until: float
+
+
+def _cas(session: Session, delivery_id: str, status: str, version: int,
+         changes: dict[str, Any]) -> dict[str, Any] | None:
+    values = {**changes, "version": version + 1}
+    result = session.exec(update(WebhookDeliveryRecord).where(
+        col(WebhookDeliveryRecord.id) == delivery_id,
+        col(WebhookDeliveryRecord.status) == status,
+        col(WebhookDeliveryRecord.version) == version,
+    ).values(**values).execution_options(synchronize_session=False))
+    return values if result.rowcount == 1 else None
 
 
 def cas(session: Session, rec: WebhookDeliveryRecord, changes: dict[str, Any]) -> bool:
     """Write `changes` if the delivery is still at the status and version we read."""
-    values = {**changes, "version": rec.version + 1}
-    result = session.exec(update(WebhookDeliveryRecord).where(
-        col(WebhookDeliveryRecord.id) == rec.id,
-        col(WebhookDeliveryRecord.status) == rec.status,
-        col(WebhookDeliveryRecord.version) == rec.version,
-    ).values(**values).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    values = _cas(session, rec.id, rec.status, rec.version, changes)
+    if values is None:
         return False
     for key, value in values.items():
         set_committed_value(rec, key, value)
@@ -82,7 +89,7 @@ def claim(session: Session, delivery_id: str) -> Claim | None:
                               "next_attempt_at": lease, "last_attempt_at": now()}):
         return None
     return Claim(rec.id, rec.version, rec.tries, rec.endpoint_id, url, rec.body, rec.event_id,
-                 secrets)
+                 secrets, rec.retry_until)
 
 
 def backoff(tries: int) -> float:
@@ -120,29 +127,38 @@ def record(session: Session, claim: Claim, outcome: sender.Outcome) -> str:
     session.add(WebhookAttemptRecord(
         delivery_id=claim.delivery_id, status_code=outcome.status_code,
         latency_ms=outcome.latency_ms, response_excerpt=outcome.excerpt, error=outcome.error))
-    rec = _load(session, claim.delivery_id)
-    if rec is None or rec.version != claim.version or rec.status != PENDING:
-        return "stale"  # replayed or re-claimed after our lease: the log keeps our attempt
     t = time.time()
-    result = {"last_status_code": outcome.status_code, "last_error": outcome.error}
-    if outcome.ok:
-        cas(session, rec, {**result, "status": SUCCEEDED, "delivered_at": now()})
-        if claim.endpoint_id:
-            _endpoint_update(session, claim.endpoint_id, consecutive_failures=0,
-                             failing_since=None)
-        return "delivered"
+    result: dict[str, Any] = {"last_status_code": outcome.status_code,
+                              "last_error": outcome.error}
     delay = backoff(claim.tries)
-    dead = t + delay > rec.retry_until
-    if dead:
-        cas(session, rec, {**result, "status": FAILED})
+    dead = not outcome.ok and t + delay > claim.retry_until
+    if outcome.ok:
+        result.update(status=SUCCEEDED, delivered_at=now())
+    elif dead:
+        result.update(status=FAILED)
     else:
-        cas(session, rec, {**result, "next_attempt_at": t + delay, "dispatched_at": None})
+        result.update(next_attempt_at=t + delay, dispatched_at=None)
+    if _cas(session, claim.delivery_id, PENDING, claim.version, result) is None:
+        return "stale"  # replayed or re-claimed after our lease: the log keeps our attempt
+    if outcome.ok:
+        if claim.endpoint_id:  # only an endpoint with a failure record is written
+            session.exec(update(WebhookEndpointRecord).where(
+                col(WebhookEndpointRecord.id) == claim.endpoint_id,
+                (col(WebhookEndpointRecord.consecutive_failures) != 0)
+                | col(WebhookEndpointRecord.failing_since).is_not(None),
+            ).values(consecutive_failures=0, failing_since=None).execution_options(
+                synchronize_session=False))
+        return "delivered"
     if claim.endpoint_id:
-        values: dict[str, Any] = {"failing_since": func.coalesce(
-            WebhookEndpointRecord.failing_since, t)}
         if dead:
-            values["consecutive_failures"] = WebhookEndpointRecord.consecutive_failures + 1
-        _endpoint_update(session, claim.endpoint_id, **values)
+            _endpoint_update(session, claim.endpoint_id, failing_since=func.coalesce(
+                WebhookEndpointRecord.failing_since, t),
+                consecutive_failures=WebhookEndpointRecord.consecutive_failures + 1)
+        else:  # the first failure since the last success starts the clock
+            session.exec(update(WebhookEndpointRecord).where(
+                col(WebhookEndpointRecord.id) == claim.endpoint_id,
+                col(WebhookEndpointRecord.failing_since).is_(None),
+            ).values(failing_since=t).execution_options(synchronize_session=False))
         _maybe_disable(session, claim.endpoint_id, t)
     return "dead-lettered" if dead else f"retry in {delay:.1f}s"
 
