@@ -124,9 +124,6 @@ def _maybe_disable(session: Session, endpoint_id: str, t: float) -> None:
 
 def record(session: Session, claim: Claim, outcome: sender.Outcome) -> str:
     """Log the attempt; then succeed, schedule the retry, or dead-letter (version-checked)."""
-    session.add(WebhookAttemptRecord(
-        delivery_id=claim.delivery_id, status_code=outcome.status_code,
-        latency_ms=outcome.latency_ms, response_excerpt=outcome.excerpt, error=outcome.error))
     t = time.time()
     result: dict[str, Any] = {"last_status_code": outcome.status_code,
                               "last_error": outcome.error}
@@ -138,8 +135,13 @@ def record(session: Session, claim: Claim, outcome: sender.Outcome) -> str:
         result.update(status=FAILED)
     else:
         result.update(next_attempt_at=t + delay, dispatched_at=None)
-    if _cas(session, claim.delivery_id, PENDING, claim.version, result) is None:
-        return "stale"  # replayed or re-claimed after our lease: the log keeps our attempt
+    written = _cas(session, claim.delivery_id, PENDING, claim.version, result) is not None
+    if written or _load(session, claim.delivery_id) is not None:  # not deleted meanwhile
+        session.add(WebhookAttemptRecord(
+            delivery_id=claim.delivery_id, status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms, response_excerpt=outcome.excerpt, error=outcome.error))
+    if not written:
+        return "stale"  # replayed, re-claimed after our lease, or deleted: nothing to change
     if outcome.ok:
         if claim.endpoint_id:  # only an endpoint with a failure record is written
             session.exec(update(WebhookEndpointRecord).where(
