@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import typing
 from dataclasses import dataclass
@@ -17,6 +18,49 @@ from orchestrator.webhooks.guard import UnsafeTarget, check_url, resolve
 
 USER_AGENT = "assistants-orchestrator-webhooks/1"
 EXCERPT = 1024  # characters of the answer kept in the delivery log
+
+
+_deadline = threading.local()  # when the current thread's attempt must be over
+
+
+def _left(timeout: float | None, kind: type[Exception]) -> float | None:
+    """The socket timeout to use: the phase's own, cut to what is left of the attempt."""
+    end = getattr(_deadline, "at", None)
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise kind("the attempt's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every operation respects the attempt's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read, within the deadline."""
+        return self.inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write, within the deadline."""
+        self.inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        """Close the socket."""
+        self.inner.close()
+
+    def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        """TLS handshake (SNI = the URL's host), within the deadline."""
+        return DeadlineStream(self.inner.start_tls(
+            ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        """Socket details, as the wrapped stream has them."""
+        return self.inner.get_extra_info(info)
 
 
 class GuardedBackend(httpcore.SyncBackend):
@@ -38,8 +82,9 @@ class GuardedBackend(httpcore.SyncBackend):
         error: Exception | None = None
         for address in addresses:
             try:
-                return super().connect_tcp(address, port, timeout, local_address,
-                                           socket_options)
+                return DeadlineStream(super().connect_tcp(
+                    address, port, _left(timeout, httpcore.ConnectTimeout), local_address,
+                    socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None
@@ -72,6 +117,8 @@ def client() -> httpx.Client:
     return _client[1]
 
 
+
+
 @dataclass
 class Outcome:
     """What one attempt saw."""
@@ -96,20 +143,24 @@ def headers(secrets: list[str], msg_id: str, body: str) -> dict[str, str]:
             "content-type": "application/json"}
 
 
-def _read_capped(response: httpx.Response, limit: int, deadline: float) -> bytes:
+def _read_capped(response: httpx.Response, limit: int) -> bytes:
     data = bytearray()
     for chunk in response.iter_raw():
         data += chunk
-        if len(data) >= limit or time.monotonic() > deadline:
+        if len(data) >= limit:
             break
     return bytes(data[:limit])
 
 
 def post(url: str, body: str, msg_id: str, secrets: list[str]) -> Outcome:
-    """POST the body once; 2xx is success, anything else (or no answer) a failure."""
+    """POST the body once; 2xx is success, anything else (or no answer) a failure.
+
+    Every connect, TLS handshake, write and read of the attempt shares one deadline, so a
+    receiver dripping its answer byte by byte is cut off too.
+    """
     s = get_settings()
     started = time.monotonic()
-    deadline = started + s.webhook_timeout
+    _deadline.at = started + s.webhook_timeout
 
     def outcome(ok: bool, code: int | None, excerpt: str | None, error: str | None) -> Outcome:
         return Outcome(ok, code, int((time.monotonic() - started) * 1000), excerpt, error)
@@ -118,7 +169,7 @@ def post(url: str, body: str, msg_id: str, secrets: list[str]) -> Outcome:
         check_url(url)
         with client().stream("POST", url, content=body.encode(),
                              headers=headers(secrets, msg_id, body)) as response:
-            raw = _read_capped(response, s.webhook_max_response_bytes, deadline)
+            raw = _read_capped(response, s.webhook_max_response_bytes)
             excerpt = raw.decode("utf-8", errors="replace")[:EXCERPT]
             code = response.status_code
             if 200 <= code < 300:
@@ -134,3 +185,5 @@ def post(url: str, body: str, msg_id: str, secrets: list[str]) -> Outcome:
                                           f"({type(exc).__name__})")
     except httpx.HTTPError as exc:
         return outcome(False, None, None, f"{type(exc).__name__}: {exc}"[:500])
+    finally:
+        _deadline.at = None

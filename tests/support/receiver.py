@@ -32,6 +32,7 @@ class Answer:
     delay: float = 0.0
     body: str = "ok"
     headers: dict[str, str] = field(default_factory=dict)
+    drip: float = 0.0  # > 0: send ten header lines this many seconds apart
 
 
 class Receiver:
@@ -76,6 +77,16 @@ class Receiver:
                     receiver.on_request(got)
                 time.sleep(answer.delay)
                 data = answer.body.encode()
+                if answer.drip:
+                    with contextlib.suppress(OSError):
+                        self.wfile.write(f"HTTP/1.1 {answer.status} OK\r\n".encode())
+                        for i in range(10):
+                            self.wfile.write(f"x-drip-{i}: y\r\n".encode())
+                            self.wfile.flush()
+                            time.sleep(answer.drip)
+                        self.wfile.write(f"content-length: {len(data)}\r\n\r\n".encode())
+                        self.wfile.write(data)
+                    return
                 with contextlib.suppress(OSError):
                     self.send_response(answer.status)
                     for key, value in answer.headers.items():

@@ -144,6 +144,19 @@ def test_slow_receiver_times_out_then_retry_succeeds(
     assert ids == {log["event_id"]}
 
 
+def test_receiver_dripping_its_headers_is_cut_at_the_deadline(
+        sdk: openai.OpenAI, http: httpx.Client, rx: Receiver, assistant: Any,
+        register: Callable[..., dict[str, Any]]) -> None:
+    ep = register(rx.url)
+    rx.script(Answer(200, drip=0.5))  # 5 s of headers, each line well inside the read timeout
+    run_to_end(sdk, assistant, "drip feed")
+    log = settled(http, ep["id"], "succeeded")
+    first = log["attempts"][0]
+    assert first["status_code"] is None and "timeout" in first["error"]
+    assert 1900 <= first["latency_ms"] < 3000  # the 2 s budget of the whole attempt
+    assert log["attempts"][-1]["status_code"] == 200 and len(log["attempts"]) == 2
+
+
 def test_secret_rotation_signs_with_both_during_grace(
         sdk: openai.OpenAI, http: httpx.Client, rx: Receiver, assistant: Any,
         register: Callable[..., dict[str, Any]]) -> None:
