@@ -94,6 +94,40 @@ def test_event_filter_and_requires_action_and_failed(
     assert second["id"] != first["id"]
 
 
+def test_failed_and_expired_events(sdk: openai.OpenAI, live: Stack, rx: Receiver,
+                                   register: Callable[..., dict[str, Any]]) -> None:
+    ep = register(rx.url, events=["thread.run.failed", "thread.run.expired"])
+    asst = sdk.beta.assistants.create(model="m", tools=[WEATHER])  # type: ignore[list-item]
+    live.model.script({"match": "model down hook", "times": None, "reply": {"status": 500}},
+                      {"match": "left waiting hook", "times": 1, "reply": {
+                          "tool_calls": [{"name": "get_weather", "arguments": "{}"}]}})
+    failed = run_to_end(sdk, asst, "model down hook")
+    waiting = run_to_end(sdk, asst, "left waiting hook")
+    assert (failed.status, waiting.status) == ("failed", "requires_action")
+    # ORCH_RUN_EXPIRY_SECONDS=6: the sweeper expires the waiting run, in its own transaction.
+    got = rx.wait(2, timeout=40)
+    events = {e["type"]: e for e in (verify(ep["secret"], g) for g in got)}
+    assert events["thread.run.failed"]["data"]["id"] == failed.id
+    assert events["thread.run.failed"]["data"]["last_error"]["code"] == "server_error"
+    assert events["thread.run.expired"]["data"]["id"] == waiting.id
+    assert events["thread.run.expired"]["data"]["status"] == "expired"
+
+
+def test_v1_endpoint_gets_the_v1_run_shape(sdk: openai.OpenAI, live: Stack, rx: Receiver,
+                                           assistant: Any) -> None:
+    v1 = {"Authorization": f"Bearer {live.api.keys[0]}", "OpenAI-Beta": "assistants=v1"}
+    with httpx.Client(base_url=live.api.base_url, headers=v1, timeout=30) as c:
+        ep = c.post("/webhook_endpoints", json={"url": rx.url}).json()
+        try:
+            assert ep["api_version"] == "v1"
+            run = run_to_end(sdk, assistant, "old client")
+            event = verify(ep["secret"], rx.wait(1)[0])
+            assert event["data"] == c.get(f"/threads/{run.thread_id}/runs/{run.id}").json()
+            assert event["data"]["file_ids"] == []
+        finally:
+            c.delete(f"/webhook_endpoints/{ep['id']}")
+
+
 def test_receiver_500_then_200_is_retried_with_the_same_id(
         sdk: openai.OpenAI, http: httpx.Client, rx: Receiver, assistant: Any,
         register: Callable[..., dict[str, Any]]) -> None:
