@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from orchestrator.webhooks.secrets import live, run_secret
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 BATCH = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -171,7 +173,11 @@ def deliver(delivery_id: str) -> str:
         claimed = claim(session, delivery_id)
     if claimed is None:
         return "nothing to do"
-    outcome = sender.post(claimed.url, claimed.body, claimed.event_id, claimed.secrets)
+    try:
+        outcome = sender.post(claimed.url, claimed.body, claimed.event_id, claimed.secrets)
+    except Exception as exc:  # a bug or an odd URL must not leave the delivery looping
+        log.exception("webhook delivery %s crashed", delivery_id)
+        outcome = sender.Outcome(False, None, 0, None, f"{type(exc).__name__}: {exc}"[:500])
     with unit_of_work() as session:
         return record(session, claimed, outcome)
 

@@ -10,13 +10,18 @@ from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.errors import InvalidRequest, not_found
 from orchestrator.ids import new_id
-from orchestrator.models import WebhookAttemptRecord, WebhookDeliveryRecord, WebhookEndpointRecord
+from orchestrator.models import (
+    WebhookAttemptRecord,
+    WebhookDeliveryRecord,
+    WebhookEndpointRecord,
+    WebhookRunSecretRecord,
+)
 from orchestrator.schemas.common import Version
 from orchestrator.schemas.webhook import CreateWebhookEndpoint, ModifyWebhookEndpoint
 from orchestrator.services.common import get_owned
 from orchestrator.webhooks.delivery import PENDING, cas
 from orchestrator.webhooks.outbox import ALL, EVENTS, check_target
-from orchestrator.webhooks.secrets import new_secret, rotate
+from orchestrator.webhooks.secrets import new_secret, rotate, run_secret
 
 MAX_ENDPOINTS = 50  # per tenant; every run transition reads them
 
@@ -105,6 +110,15 @@ def remove(session: Session, tenant: str, endpoint_id: str) -> str:
 def rotate_secret(session: Session, tenant: str, endpoint_id: str) -> WebhookEndpointRecord:
     """A new secret; the old one keeps signing (as a second signature) for the grace period."""
     rec = get(session, tenant, endpoint_id)
+    rotate(rec)
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def rotate_run_secret(session: Session, tenant: str) -> WebhookRunSecretRecord:
+    """A new run secret; the old one keeps signing for the grace period."""
+    rec = run_secret(session, tenant)
     rotate(rec)
     session.add(rec)
     session.flush()

@@ -214,6 +214,12 @@ def test_run_webhook_url_signed_with_tenant_run_secret(
     assert other.status == "completed"
     time.sleep(1.5)
     assert len(rx.received) == 1
+    rotated = http.post("/webhook_endpoints/run_secret/rotate").json()
+    assert rotated["secret"] != secret and rotated["previous_secret_expires_at"] is not None
+    assert http.get("/webhook_endpoints/run_secret").json()["secret"] == rotated["secret"]
+    run_to_end(sdk, assistant, "after rotation", extra_body={"webhook_url": rx.url})
+    got = rx.wait(2)[1]
+    assert verify(rotated["secret"], got)["id"] == verify(secret, got)["id"]  # both sign
 
 
 def test_dead_letter_disables_endpoint_and_replay(

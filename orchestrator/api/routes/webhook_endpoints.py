@@ -18,7 +18,7 @@ from orchestrator.schemas.webhook import (
     WebhookRunSecret,
 )
 from orchestrator.webhooks import endpoints as svc
-from orchestrator.webhooks.secrets import rotate, run_secret
+from orchestrator.webhooks.secrets import run_secret
 
 router = APIRouter(prefix="/webhook_endpoints", tags=["webhooks"])
 
@@ -47,11 +47,7 @@ def get_run_secret(db: DB, tenant: Tenant) -> WebhookRunSecret:
 @router.post("/run_secret/rotate", response_model=WebhookRunSecret)
 def rotate_run_secret(db: DB, tenant: Tenant) -> WebhookRunSecret:
     """A new run secret; the old one keeps signing for the grace period."""
-    rec = run_secret(db, tenant)
-    rotate(rec)
-    db.add(rec)
-    db.flush()
-    return to_wire.run_secret(rec)
+    return to_wire.run_secret(svc.rotate_run_secret(db, tenant))
 
 
 @router.get("/{endpoint_id}", response_model=WebhookEndpoint)
