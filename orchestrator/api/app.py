@@ -5,20 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from orchestrator.api import errors
-from orchestrator.api.routes import (
-    assistants,
-    files,
-    health,
-    messages,
-    runs,
-    steps,
-    threads,
-    webhook_endpoints,
-)
+from orchestrator.api.routes import assistants, files, health, messages, runs, steps, threads
+from orchestrator.api.routes.webhook_endpoints import router as webhook_endpoints_router
 
 # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
 API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
-               files.router, webhook_endpoints.router]
+               files.router, webhook_endpoints_router]
 
 
 def create_app() -> FastAPI:
