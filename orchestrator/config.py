@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     webhook_retry_base: float = 30.0  # first retry delay; doubles per attempt, with jitter
     webhook_retry_max: float = 6 * 3600.0  # cap on one delay
     webhook_retry_window: float = 3 * 86400.0  # retry this long, then dead-letter
-    webhook_lease_margin: float = 30.0  # a claimed attempt is re-fired after timeout + this
+    webhook_lease_margin: float = 30.0  # a claimed attempt is re-fired after 2 x timeout + this
     webhook_redispatch_seconds: float = 60.0  # a due delivery is re-sent at most this often
     webhook_sweep_interval: float = 5.0  # seconds between webhooks.sweep runs
     webhook_disable_after_failures: int = 5  # consecutive dead letters disable an endpoint
