@@ -113,13 +113,20 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--deliveries", type=int, default=500)
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--webhooks-worker", choices=["shared", "separate"], default="shared",
+                        help="deliver on the runs worker (default), or on a worker of its own"
+                             " (`orchestrator worker --queues webhooks`, 1 process)")
     args = parser.parse_args()
     if args.backend == "postgres" and not postgres_available():
         raise SystemExit("PostgreSQL is not reachable at 127.0.0.1:5432")
     workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     db = postgres_database() if args.backend == "postgres" else sqlite_database(workdir)
-    with redis_server(workdir) as rs, db as url, stack(url, workdir, rs.url,
+    workers = 0 if args.webhooks_worker == "separate" else 1
+    with redis_server(workdir) as rs, db as url, stack(url, workdir, rs.url, workers=workers,
                                                        **SETTINGS) as st, receiver() as rx:
+        if args.webhooks_worker == "separate":
+            st.start_worker("--queues", "runs,maintenance", "--concurrency", "2")
+            st.start_worker("--queues", "webhooks", "--concurrency", "1", name="hooks")
         http = httpx.Client(base_url=st.api.base_url, timeout=60, headers={
             "Authorization": f"Bearer {st.api.keys[0]}", "OpenAI-Beta": "assistants=v2"})
         asst = http.post("/assistants", json={"model": "m"}).json()["id"]
@@ -129,6 +136,7 @@ def main() -> None:
         rate = deliveries_per_second(st, rx, ep["id"], args.deliveries)
         http.close()
     report = {"backend": args.backend, "worker_concurrency": 2, "deliveries": rate,
+              "webhooks_worker": args.webhooks_worker,
               "run_latency": latency, "machine": machine_info(),
               "load_average": os.getloadavg()}
     print(f"(a) {rate['succeeded']}/{rate['deliveries']} deliveries in {rate['wall_s']} s:"
