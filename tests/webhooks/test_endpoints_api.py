@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from tests.support.receiver import Receiver
+from tests.support.servers import ApiServer, api_server, sqlite_database
 
 
 def test_create_shows_secret_once_and_lists_with_pagination(
@@ -119,3 +120,27 @@ def test_run_webhook_url_is_checked_at_create(sdk: openai.OpenAI, assistant: Any
     assert err.value.body["param"] == "webhook_url"  # type: ignore[index]
     assert "metadata" in err.value.body["message"]  # type: ignore[index]
     assert sdk.beta.threads.runs.list(thread_id=thread.id).data == []
+
+
+@pytest.fixture(scope="module")
+def strict_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """An API server with the default settings: private targets not allowed."""
+    workdir = tmp_path_factory.mktemp("webhooks-strict")
+    with sqlite_database(workdir) as url, api_server(url, workdir) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8080/hook", "http://localhost:8080/hook", "http://[::1]/hook",
+    "http://10.0.0.8/hook", "http://192.168.1.20/hook", "http://100.64.1.1/hook",
+    "http://[::ffff:127.0.0.1]/hook", "http://[fd00::1]/hook", "http://2130706433/hook",
+])
+def test_default_settings_refuse_private_targets(strict_api: ApiServer, url: str) -> None:
+    with httpx.Client(base_url=strict_api.base_url, timeout=30, headers={
+            "Authorization": f"Bearer {strict_api.keys[0]}"}) as c:
+        r = c.post("/webhook_endpoints", json={"url": url})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "url", r.text
+        assert c.get("/webhook_endpoints").json()["data"] == []
+        asst = c.post("/assistants", json={"model": "m"}).json()["id"]
+        r = c.post("/threads/runs", json={"assistant_id": asst, "webhook_url": url})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "webhook_url", r.text
