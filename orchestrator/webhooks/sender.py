@@ -6,6 +6,8 @@ import os
 import threading
 import time
 import typing
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -63,6 +65,22 @@ class DeadlineStream(httpcore.NetworkStream):
         return self.inner.get_extra_info(info)
 
 
+_resolvers: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _resolve_within(host: str, port: int, allow_private: bool,
+                    timeout: float | None) -> list[str]:
+    """resolve() bounded by the attempt's deadline (getaddrinfo itself cannot be cut short)."""
+    global _resolvers
+    if _resolvers is None or _resolvers[0] != os.getpid():
+        _resolvers = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="webhook-dns"))
+    future = _resolvers[1].submit(resolve, host, port, allow_private)
+    try:
+        return future.result(timeout=timeout)
+    except FutureTimeout:
+        raise httpcore.ConnectTimeout(f"resolving '{host}' took too long") from None
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """Resolves and checks the host at connect time, then connects to that very address.
 
@@ -78,7 +96,8 @@ class GuardedBackend(httpcore.SyncBackend):
                     socket_options: typing.Iterable[typing.Any] | None = None,
                     ) -> httpcore.NetworkStream:
         """Connect to the first checked address that answers."""
-        addresses = resolve(host, port, self.allow_private)
+        addresses = _resolve_within(host, port, self.allow_private,
+                                    _left(timeout, httpcore.ConnectTimeout))
         error: Exception | None = None
         for address in addresses:
             try:
