@@ -187,7 +187,7 @@ def test_receiver_dripping_its_headers_is_cut_at_the_deadline(
     log = settled(http, ep["id"], "succeeded")
     first = log["attempts"][0]
     assert first["status_code"] is None and "timeout" in first["error"]
-    assert 1900 <= first["latency_ms"] < 3000  # the 2 s budget of the whole attempt
+    assert 1900 <= first["latency_ms"] < 3500  # the 2 s budget (undripped: 5 s)
     assert log["attempts"][-1]["status_code"] == 200 and len(log["attempts"]) == 2
 
 
