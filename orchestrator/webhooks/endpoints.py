@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -136,24 +137,31 @@ def attempts_of(session: Session, ids: list[str]) -> dict[str, list[WebhookAttem
     return out
 
 
-def get_delivery(session: Session, tenant: str, endpoint_id: str,
+def scope(tenant: str, endpoint_id: str | None) -> list[Any]:
+    """Deliveries of one endpoint, or (None) those to the tenant's runs' webhook_url."""
+    if endpoint_id is None:
+        return [col(WebhookDeliveryRecord.tenant) == tenant,
+                col(WebhookDeliveryRecord.endpoint_id).is_(None)]
+    return [col(WebhookDeliveryRecord.endpoint_id) == endpoint_id]
+
+
+def get_delivery(session: Session, tenant: str, endpoint_id: str | None,
                  delivery_id: str) -> WebhookDeliveryRecord:
-    """One delivery of the tenant's endpoint, or 404."""
-    get(session, tenant, endpoint_id)
+    """One delivery of the tenant's endpoint (None: to a run's webhook_url), or 404."""
+    if endpoint_id is not None:
+        get(session, tenant, endpoint_id)
     rec = session.exec(select(WebhookDeliveryRecord).where(
-        col(WebhookDeliveryRecord.id) == delivery_id,
-        col(WebhookDeliveryRecord.endpoint_id) == endpoint_id)).first()
+        col(WebhookDeliveryRecord.id) == delivery_id, *scope(tenant, endpoint_id))).first()
     if rec is None:
         raise not_found("webhook delivery", delivery_id)
     return rec
 
 
-def replay(session: Session, tenant: str, endpoint_id: str,
+def replay(session: Session, tenant: str, endpoint_id: str | None,
            delivery_id: str) -> WebhookDeliveryRecord:
     """Send a finished delivery again (same webhook-id, new round of retries)."""
-    endpoint = get(session, tenant, endpoint_id)
     rec = get_delivery(session, tenant, endpoint_id, delivery_id)
-    if endpoint.disabled:
+    if endpoint_id is not None and get(session, tenant, endpoint_id).disabled:
         raise InvalidRequest(f"Webhook endpoint {endpoint_id} is disabled; enable it first.")
     if rec.status == PENDING:
         raise InvalidRequest(f"Delivery {delivery_id} is still pending.")

@@ -222,6 +222,32 @@ def test_run_webhook_url_signed_with_tenant_run_secret(
     assert verify(rotated["secret"], got)["id"] == verify(secret, got)["id"]  # both sign
 
 
+def test_run_webhook_url_deliveries_are_logged_and_replayable(
+        sdk: openai.OpenAI, http: httpx.Client, other_http: httpx.Client, rx: Receiver,
+        assistant: Any) -> None:
+    run = run_to_end(sdk, assistant, "logged per run", extra_body={"webhook_url": rx.url})
+    first = rx.wait(1)[0]
+
+    def mine() -> dict[str, Any] | None:
+        data = http.get("/webhook_endpoints/run_deliveries").json()["data"]
+        hits = [d for d in data if d["run_id"] == run.id and d["status"] == "succeeded"]
+        return hits[0] if hits else None
+
+    logged = wait_for(mine, timeout=20)
+    assert logged["endpoint_id"] is None and logged["event_id"] == first.headers["webhook-id"]
+    assert logged["attempts"][0]["status_code"] == 200
+    theirs = other_http.get("/webhook_endpoints/run_deliveries").json()["data"]
+    assert logged["id"] not in [d["id"] for d in theirs]
+    assert other_http.post(
+        f"/webhook_endpoints/run_deliveries/{logged['id']}/replay").status_code == 404
+    r = http.post(f"/webhook_endpoints/run_deliveries/{logged['id']}/replay")
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
+    again = rx.wait(2)[1]
+    assert again.headers["webhook-id"] == first.headers["webhook-id"]
+    one = http.get(f"/webhook_endpoints/run_deliveries/{logged['id']}").json()
+    assert one["id"] == logged["id"]
+
+
 def test_dead_letter_disables_endpoint_and_replay(
         sdk: openai.OpenAI, http: httpx.Client, rx: Receiver, assistant: Any,
         register: Callable[..., dict[str, Any]]) -> None:

@@ -50,6 +50,43 @@ def rotate_run_secret(db: DB, tenant: Tenant) -> WebhookRunSecret:
     return to_wire.run_secret(svc.rotate_run_secret(db, tenant))
 
 
+def _deliveries(db: DB, tenant: str, endpoint_id: str | None,
+                p: Page) -> ListPage[WebhookDelivery]:
+    listed = page(db, WebhookDeliveryRecord, svc.scope(tenant, endpoint_id), p, lambda r: r)
+    log = svc.attempts_of(db, [r.id for r in listed.data])
+    return ListPage[WebhookDelivery](
+        data=[to_wire.delivery(r, log[r.id]) for r in listed.data], first_id=listed.first_id,
+        last_id=listed.last_id, has_more=listed.has_more)
+
+
+def _one(db: DB, tenant: str, endpoint_id: str | None, delivery_id: str) -> WebhookDelivery:
+    rec = svc.get_delivery(db, tenant, endpoint_id, delivery_id)
+    return to_wire.delivery(rec, svc.attempts_of(db, [rec.id])[rec.id])
+
+
+def _replay(db: DB, tenant: str, endpoint_id: str | None, delivery_id: str) -> WebhookDelivery:
+    rec = svc.replay(db, tenant, endpoint_id, delivery_id)
+    return to_wire.delivery(rec, svc.attempts_of(db, [rec.id])[rec.id])
+
+
+@router.get("/run_deliveries", response_model=ListPage[WebhookDelivery])
+def list_run_deliveries(db: DB, tenant: Tenant, p: Page) -> ListPage[WebhookDelivery]:
+    """Deliveries to runs' `webhook_url`, newest first, each with its attempts."""
+    return _deliveries(db, tenant, None, p)
+
+
+@router.get("/run_deliveries/{delivery_id}", response_model=WebhookDelivery)
+def retrieve_run_delivery(delivery_id: str, db: DB, tenant: Tenant) -> WebhookDelivery:
+    """One delivery to a run's `webhook_url`."""
+    return _one(db, tenant, None, delivery_id)
+
+
+@router.post("/run_deliveries/{delivery_id}/replay", response_model=WebhookDelivery)
+def replay_run_delivery(delivery_id: str, db: DB, tenant: Tenant) -> WebhookDelivery:
+    """Send a finished delivery to a run's `webhook_url` again."""
+    return _replay(db, tenant, None, delivery_id)
+
+
 @router.get("/{endpoint_id}", response_model=WebhookEndpoint)
 def retrieve_endpoint(endpoint_id: str, db: DB, tenant: Tenant) -> WebhookEndpoint:
     """One endpoint (without its secret)."""
@@ -81,25 +118,18 @@ def list_deliveries(endpoint_id: str, db: DB, tenant: Tenant,
                     p: Page) -> ListPage[WebhookDelivery]:
     """The endpoint's delivery log, newest first, each with its attempts."""
     svc.get(db, tenant, endpoint_id)
-    listed = page(db, WebhookDeliveryRecord, [WebhookDeliveryRecord.endpoint_id == endpoint_id],
-                  p, lambda r: r)
-    log = svc.attempts_of(db, [r.id for r in listed.data])
-    return ListPage[WebhookDelivery](
-        data=[to_wire.delivery(r, log[r.id]) for r in listed.data], first_id=listed.first_id,
-        last_id=listed.last_id, has_more=listed.has_more)
+    return _deliveries(db, tenant, endpoint_id, p)
 
 
 @router.get("/{endpoint_id}/deliveries/{delivery_id}", response_model=WebhookDelivery)
 def retrieve_delivery(endpoint_id: str, delivery_id: str, db: DB,
                       tenant: Tenant) -> WebhookDelivery:
     """One delivery with its attempts."""
-    rec = svc.get_delivery(db, tenant, endpoint_id, delivery_id)
-    return to_wire.delivery(rec, svc.attempts_of(db, [rec.id])[rec.id])
+    return _one(db, tenant, endpoint_id, delivery_id)
 
 
 @router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", response_model=WebhookDelivery)
 def replay_delivery(endpoint_id: str, delivery_id: str, db: DB,
                     tenant: Tenant) -> WebhookDelivery:
     """Send a finished delivery again, same webhook-id, with a fresh round of retries."""
-    rec = svc.replay(db, tenant, endpoint_id, delivery_id)
-    return to_wire.delivery(rec, svc.attempts_of(db, [rec.id])[rec.id])
+    return _replay(db, tenant, endpoint_id, delivery_id)
