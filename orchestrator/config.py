@@ -53,6 +53,20 @@ class Settings(BaseSettings):
     # Run inspector (/inspector)
     inspector_session_seconds: int = 12 * 3600
 
+    # Webhooks
+    webhook_allow_private: bool = False  # loopback / private targets (tests, private setups)
+    webhook_timeout: float = 10.0  # hard cap per delivery attempt, seconds
+    webhook_max_response_bytes: int = 64 * 1024  # read at most this much of an answer
+    webhook_retry_base: float = 30.0  # first retry delay; doubles per attempt, with jitter
+    webhook_retry_max: float = 6 * 3600.0  # cap on one delay
+    webhook_retry_window: float = 3 * 86400.0  # retry this long, then dead-letter
+    webhook_lease_margin: float = 30.0  # a claimed attempt is re-fired after 2 x timeout + this
+    webhook_redispatch_seconds: float = 60.0  # a due delivery is re-sent at most this often
+    webhook_sweep_interval: float = 5.0  # seconds between webhooks.sweep runs
+    webhook_disable_after_failures: int = 5  # consecutive dead letters disable an endpoint
+    webhook_disable_after_seconds: float = 3 * 86400.0  # or failing continuously this long
+    webhook_secret_grace_seconds: float = 86400.0  # a rotated-out secret still signs this long
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -20,6 +20,8 @@ PREFIXES = {
     "vector_store": "vs_",
     "file_batch": "vsfb_",
     "batch": "batch_",
+    "webhook_endpoint": "we_",
+    "webhook_delivery": "whdel_",
 }
 
 

@@ -28,7 +28,8 @@ def producer() -> Celery:
     return app
 
 
-QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance"}
+QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance",
+          "webhooks.deliver": "webhooks", "webhooks.sweep": "maintenance"}
 
 
 def send(name: str, *args: Any, countdown: float | None = None) -> None:

@@ -17,11 +17,14 @@ QUEUES = ("runs", "sandbox", "webhooks", "maintenance")
 def make_app() -> Celery:
     """Build the Celery app from Settings."""
     s = get_settings()
-    app = Celery("orchestrator", broker=s.redis_url, include=["workers.tasks.runs"])
+    app = Celery("orchestrator", broker=s.redis_url, include=["workers.tasks.runs",
+                                                                "workers.tasks.webhooks"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",
-        task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"}},
+        task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"},
+                     "webhooks.deliver": {"queue": "webhooks"},
+                     "webhooks.sweep": {"queue": "maintenance"}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
@@ -47,6 +50,9 @@ def make_app() -> Celery:
         beat_schedule={
             "runs.sweep": {"task": "runs.sweep", "schedule": s.sweep_interval,
                            "options": {"queue": "maintenance", "expires": s.sweep_interval * 5}},
+            "webhooks.sweep": {"task": "webhooks.sweep", "schedule": s.webhook_sweep_interval,
+                               "options": {"queue": "maintenance",
+                                           "expires": s.webhook_sweep_interval * 5}},
         },
     )
     return app

@@ -15,10 +15,11 @@ from orchestrator.api.routes import (
     steps,
     threads,
 )
+from orchestrator.api.routes.webhook_endpoints import router as webhook_endpoints_router
 
 # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
 API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
-               files.router]
+               files.router, webhook_endpoints_router]
 
 
 def create_app() -> FastAPI:

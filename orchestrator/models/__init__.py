@@ -7,6 +7,13 @@ from orchestrator.models.message import MessageRecord
 from orchestrator.models.run import RunRecord
 from orchestrator.models.step import RunStepRecord
 from orchestrator.models.thread import ThreadRecord
+from orchestrator.models.webhook import (
+    RunWebhookRecord,
+    WebhookAttemptRecord,
+    WebhookDeliveryRecord,
+    WebhookEndpointRecord,
+    WebhookRunSecretRecord,
+)
 
 __all__ = [
     "AssistantRecord",
@@ -15,5 +22,10 @@ __all__ = [
     "MessageRecord",
     "RunRecord",
     "RunStepRecord",
+    "RunWebhookRecord",
     "ThreadRecord",
+    "WebhookAttemptRecord",
+    "WebhookDeliveryRecord",
+    "WebhookEndpointRecord",
+    "WebhookRunSecretRecord",
 ]

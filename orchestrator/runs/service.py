@@ -37,6 +37,7 @@ from orchestrator.services.common import (
     reject_field,
 )
 from orchestrator.services.files import require_files
+from orchestrator.webhooks import outbox as webhook_outbox
 
 # Events a webhook or a waiting client cares about even when nobody streams the run.
 NOTIFY_EVENTS = frozenset(event_name(s) for s in STREAM_END)
@@ -71,6 +72,7 @@ def emit_run(session: Session, run: RunRecord, event: str) -> None:
     """Record a run event (all of them for streamed runs, webhook-worthy ones always)."""
     if run.stream or event in NOTIFY_EVENTS:
         emit(session, run.tenant, run.id, event, run_wire.run(run).model_dump(mode="json"))
+    webhook_outbox.on_run_event(session, run, event)
 
 
 def _dump(value: Any) -> Any:
@@ -85,6 +87,7 @@ def new_run(session: Session, tenant: str, version: Version, thread: ThreadRecor
             body: RunOptions, additional_instructions: str | None = None,
             run_id: str | None = None) -> RunRecord:
     """Validate the options against the assistant and record a queued run."""
+    webhook_outbox.check_run_url(body.webhook_url)  # resolves DNS: before any write
     asst = get_owned(session, AssistantRecord, tenant, body.assistant_id, "assistant",
                      param="assistant_id")
     check_tools_version(version, body.tools)
@@ -130,6 +133,7 @@ def new_run(session: Session, tenant: str, version: Version, thread: ThreadRecor
         raise InvalidRequest(
             f"Thread {thread.id} already has an active run"
             f"{' ' + current.id if current else ''}.") from None
+    webhook_outbox.attach_run_url(session, run, body.webhook_url, version)
     emit_run(session, run, "thread.run.created")
     emit_run(session, run, "thread.run.queued")
     jobs.enqueue(session, "runs.advance", run.id)

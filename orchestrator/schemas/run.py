@@ -68,6 +68,7 @@ class RunOptions(Request):
     response_format: ResponseFormat | None = None
     reasoning_effort: ReasoningEffort | None = None
     file_ids: list[str] | None = Field(default=None, max_length=20)
+    webhook_url: str | None = Field(default=None, max_length=2048)  # our extension
 
 
 class CreateRun(RunOptions):

@@ -1,0 +1,174 @@
+"""Webhook endpoints, per tenant: create, modify, delete, rotate; deliveries list and replay."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlmodel import Session, col, delete, func, select
+
+from orchestrator import jobs
+from orchestrator.config import get_settings
+from orchestrator.errors import InvalidRequest, not_found
+from orchestrator.ids import new_id
+from orchestrator.models import (
+    WebhookAttemptRecord,
+    WebhookDeliveryRecord,
+    WebhookEndpointRecord,
+    WebhookRunSecretRecord,
+)
+from orchestrator.schemas.common import Version
+from orchestrator.schemas.webhook import CreateWebhookEndpoint, ModifyWebhookEndpoint
+from orchestrator.services.common import get_owned
+from orchestrator.webhooks.delivery import PENDING, cas
+from orchestrator.webhooks.outbox import ALL, EVENTS, check_target
+from orchestrator.webhooks.secrets import new_secret, rotate, run_secret
+
+MAX_ENDPOINTS = 50  # per tenant; every run transition reads them
+
+
+def check_events(events: list[str] | None) -> list[str]:
+    """Known event names (or "*"), without duplicates; a 400 naming the bad one."""
+    if events is None:
+        return [ALL]
+    if not events:
+        raise InvalidRequest("'events' must name at least one event (or \"*\" for all).",
+                             param="events")
+    for i, name in enumerate(events):
+        if name != ALL and name not in EVENTS:
+            raise InvalidRequest(
+                f"Unknown event '{name}'. Valid events: {', '.join(sorted(EVENTS))}, or \"*\".",
+                param=f"events[{i}]", code="invalid_event")
+    return list(dict.fromkeys(events))
+
+
+def get(session: Session, tenant: str, endpoint_id: str) -> WebhookEndpointRecord:
+    """The tenant's endpoint, or 404."""
+    return get_owned(session, WebhookEndpointRecord, tenant, endpoint_id, "webhook endpoint")
+
+
+def create(session: Session, tenant: str, version: Version,
+           body: CreateWebhookEndpoint) -> WebhookEndpointRecord:
+    """Check URL and events, then record the endpoint with a fresh secret."""
+    events = check_events(body.events)
+    url = check_target(body.url, "url")
+    count = session.exec(select(func.count()).select_from(WebhookEndpointRecord).where(
+        col(WebhookEndpointRecord.tenant) == tenant)).one()
+    if int(count) >= MAX_ENDPOINTS:
+        raise InvalidRequest(f"A project can have at most {MAX_ENDPOINTS} webhook endpoints.")
+    rec = WebhookEndpointRecord(
+        id=new_id("webhook_endpoint"), tenant=tenant, url=url, events=events,
+        description=body.description, meta=body.metadata, api_version=version,
+        secret=new_secret())
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def modify(session: Session, tenant: str, endpoint_id: str,
+           body: ModifyWebhookEndpoint) -> WebhookEndpointRecord:
+    """Change the fields the request sent; re-enabling clears the failure record."""
+    sent = body.model_fields_set
+    events = check_events(body.events) if "events" in sent else None
+    if "url" in sent:
+        if body.url is None:
+            raise InvalidRequest("'url' cannot be null.", param="url")
+        check_target(body.url, "url")
+    rec = get(session, tenant, endpoint_id)
+    if "url" in sent and body.url is not None:
+        rec.url = body.url
+    if events is not None:
+        rec.events = events
+    if "description" in sent:
+        rec.description = body.description
+    if "metadata" in sent:
+        rec.meta = body.metadata
+    if "disabled" in sent and body.disabled is not None:
+        if body.disabled and not rec.disabled:
+            rec.disabled, rec.disabled_reason = True, "Disabled by the user."
+        elif not body.disabled and rec.disabled:
+            rec.disabled, rec.disabled_reason = False, None
+            rec.consecutive_failures, rec.failing_since = 0, None
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def remove(session: Session, tenant: str, endpoint_id: str) -> str:
+    """Delete the endpoint with its deliveries and their log."""
+    rec = get(session, tenant, endpoint_id)
+    ids = select(WebhookDeliveryRecord.id).where(
+        col(WebhookDeliveryRecord.endpoint_id) == rec.id)
+    session.exec(delete(WebhookAttemptRecord).where(
+        col(WebhookAttemptRecord.delivery_id).in_(ids)))
+    session.exec(delete(WebhookDeliveryRecord).where(
+        col(WebhookDeliveryRecord.endpoint_id) == rec.id))
+    session.delete(rec)
+    session.flush()
+    return rec.id
+
+
+def rotate_secret(session: Session, tenant: str, endpoint_id: str) -> WebhookEndpointRecord:
+    """A new secret; the old one keeps signing (as a second signature) for the grace period."""
+    rec = get(session, tenant, endpoint_id)
+    rotate(rec)
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def rotate_run_secret(session: Session, tenant: str) -> WebhookRunSecretRecord:
+    """A new run secret; the old one keeps signing for the grace period."""
+    rec = run_secret(session, tenant)
+    rotate(rec)
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def attempts_of(session: Session, ids: list[str]) -> dict[str, list[WebhookAttemptRecord]]:
+    """The attempt log of several deliveries, oldest first, in one query."""
+    out: dict[str, list[WebhookAttemptRecord]] = {i: [] for i in ids}
+    if ids:
+        for row in session.exec(select(WebhookAttemptRecord).where(
+                col(WebhookAttemptRecord.delivery_id).in_(ids)).order_by(
+                col(WebhookAttemptRecord.seq))).all():
+            out[row.delivery_id].append(row)
+    return out
+
+
+def scope(tenant: str, endpoint_id: str | None) -> list[Any]:
+    """Deliveries of one endpoint, or (None) those to the tenant's runs' webhook_url."""
+    if endpoint_id is None:
+        return [col(WebhookDeliveryRecord.tenant) == tenant,
+                col(WebhookDeliveryRecord.endpoint_id).is_(None)]
+    return [col(WebhookDeliveryRecord.endpoint_id) == endpoint_id]
+
+
+def get_delivery(session: Session, tenant: str, endpoint_id: str | None,
+                 delivery_id: str) -> WebhookDeliveryRecord:
+    """One delivery of the tenant's endpoint (None: to a run's webhook_url), or 404."""
+    if endpoint_id is not None:
+        get(session, tenant, endpoint_id)
+    rec = session.exec(select(WebhookDeliveryRecord).where(
+        col(WebhookDeliveryRecord.id) == delivery_id, *scope(tenant, endpoint_id))).first()
+    if rec is None:
+        raise not_found("webhook delivery", delivery_id)
+    return rec
+
+
+def replay(session: Session, tenant: str, endpoint_id: str | None,
+           delivery_id: str) -> WebhookDeliveryRecord:
+    """Send a finished delivery again (same webhook-id, new round of retries)."""
+    rec = get_delivery(session, tenant, endpoint_id, delivery_id)
+    if endpoint_id is not None and get(session, tenant, endpoint_id).disabled:
+        raise InvalidRequest(f"Webhook endpoint {endpoint_id} is disabled; enable it first.")
+    if rec.status == PENDING:
+        raise InvalidRequest(f"Delivery {delivery_id} is still pending.")
+    t = time.time()
+    if not cas(session, rec, {"status": PENDING, "tries": 0, "next_attempt_at": t,
+                              "dispatched_at": t, "delivered_at": None,
+                              "retry_until": t + get_settings().webhook_retry_window}):
+        raise InvalidRequest(f"Delivery {delivery_id} changed meanwhile; try again.")
+    jobs.enqueue(session, "webhooks.deliver", rec.id)
+    return rec

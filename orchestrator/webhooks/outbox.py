@@ -1,0 +1,108 @@
+"""The outbox hook: a run transition writes its deliveries in the same transaction."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from orchestrator import jobs
+from orchestrator.config import get_settings
+from orchestrator.errors import InvalidRequest
+from orchestrator.ids import new_id
+from orchestrator.mappers import run as run_wire
+from orchestrator.models import (
+    RunRecord,
+    RunWebhookRecord,
+    WebhookDeliveryRecord,
+    WebhookEndpointRecord,
+)
+from orchestrator.models.base import now
+from orchestrator.runs.events import new_event_id
+from orchestrator.runs.status import STREAM_END
+from orchestrator.runs.transitions import event_name
+from orchestrator.schemas.common import Version
+from orchestrator.webhooks.guard import UnsafeTarget, validate
+from orchestrator.webhooks.secrets import run_secret
+
+RUN_EVENTS = frozenset(event_name(s) for s in STREAM_END)
+EVENTS = RUN_EVENTS | {"batch.completed", "batch.failed"}
+ALL = "*"
+
+
+def check_target(url: str, param: str) -> str:
+    """A URL a webhook may be sent to, or a 400 naming `param`."""
+    try:
+        validate(url, get_settings().webhook_allow_private)
+    except UnsafeTarget as exc:
+        raise InvalidRequest(f"Invalid '{param}': {exc}.", param=param,
+                             code="invalid_webhook_url") from None
+    return url
+
+
+def check_run_url(url: str | None) -> None:
+    """A run's `webhook_url` is checked at create time (and again at delivery time)."""
+    if url is not None:
+        check_target(url, "webhook_url")
+
+
+def attach_run_url(session: Session, run: RunRecord, url: str | None, version: Version) -> None:
+    """Remember a run's (already checked) `webhook_url`."""
+    if url is None:
+        return
+    run_secret(session, run.tenant)  # exists before the first delivery needs it
+    session.add(RunWebhookRecord(run_id=run.id, tenant=run.tenant, url=url, api_version=version))
+
+
+def _wants(endpoint: WebhookEndpointRecord, event: str) -> bool:
+    return ALL in endpoint.events or event in endpoint.events
+
+
+def event_body(event_id: str, event: str, data: dict[str, Any]) -> str:
+    """The exact JSON text that is signed and sent on every attempt."""
+    return json.dumps({"id": event_id, "object": "event", "type": event, "created_at": now(),
+                       "data": data}, separators=(",", ":"), ensure_ascii=False)
+
+
+def new_delivery(session: Session, tenant: str, event_id: str, event: str, body: str, *,
+                 endpoint_id: str | None = None, url: str | None = None,
+                 run_id: str | None = None) -> WebhookDeliveryRecord:
+    """A pending delivery, dispatched right after commit (the sweeper is the safety net)."""
+    t = time.time()
+    row = WebhookDeliveryRecord(
+        id=new_id("webhook_delivery"), tenant=tenant, endpoint_id=endpoint_id, url=url,
+        run_id=run_id, event_id=event_id, event_type=event, body=body, next_attempt_at=t,
+        dispatched_at=t, retry_until=t + get_settings().webhook_retry_window)
+    session.add(row)
+    jobs.enqueue(session, "webhooks.deliver", row.id)
+    return row
+
+
+def on_run_event(session: Session, run: RunRecord, event: str) -> None:
+    """Called for every run event; writes one delivery per interested receiver."""
+    if event not in RUN_EVENTS:
+        return
+    endpoints = [e for e in session.exec(select(WebhookEndpointRecord).where(
+        col(WebhookEndpointRecord.tenant) == run.tenant,
+        col(WebhookEndpointRecord.disabled) == False,  # noqa: E712
+    )).all() if _wants(e, event)]
+    hook = session.get(RunWebhookRecord, run.id)
+    if not endpoints and hook is None:
+        return
+    event_id = new_event_id()
+    bodies: dict[str, str] = {}
+
+    def body(version: str) -> str:
+        if version not in bodies:
+            wire = run_wire.run(run, "v1" if version == "v1" else "v2")
+            bodies[version] = event_body(event_id, event, wire.model_dump(mode="json"))
+        return bodies[version]
+
+    for endpoint in endpoints:
+        new_delivery(session, run.tenant, event_id, event, body(endpoint.api_version),
+                     endpoint_id=endpoint.id, run_id=run.id)
+    if hook is not None:
+        new_delivery(session, run.tenant, event_id, event, body(hook.api_version),
+                     url=hook.url, run_id=run.id)
