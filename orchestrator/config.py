@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     task_time_limit: int = 540
     worker_concurrency: int = 4
 
+    # Retrieval / file_search
+    retrieval_max_file_tokens: int = 5_000_000
+    retrieval_max_results: int = 20
+    retrieval_quote_chars: int = 300
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -17,7 +17,8 @@ QUEUES = ("runs", "sandbox", "webhooks", "maintenance")
 def make_app() -> Celery:
     """Build the Celery app from Settings."""
     s = get_settings()
-    app = Celery("orchestrator", broker=s.redis_url, include=["workers.tasks.runs"])
+    app = Celery("orchestrator", broker=s.redis_url,
+                 include=["workers.tasks.runs", "workers.tasks.retrieval"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",

@@ -7,13 +7,23 @@ from orchestrator.models.message import MessageRecord
 from orchestrator.models.run import RunRecord
 from orchestrator.models.step import RunStepRecord
 from orchestrator.models.thread import ThreadRecord
+from orchestrator.models.vector_store import (
+    ChunkRecord,
+    VectorStoreFileBatchRecord,
+    VectorStoreFileRecord,
+    VectorStoreRecord,
+)
 
 __all__ = [
     "AssistantRecord",
+    "ChunkRecord",
     "EventRecord",
     "FileRecord",
     "MessageRecord",
     "RunRecord",
     "RunStepRecord",
     "ThreadRecord",
+    "VectorStoreFileBatchRecord",
+    "VectorStoreFileRecord",
+    "VectorStoreRecord",
 ]

@@ -3,8 +3,10 @@
 Run: python -m tests.support.model_server --port N [--delay-ms D]
 Control: POST /_script {"rules": [{"match": "text", "times": n|null, "reply": {...}}]} appends
 rules; a reply is {"content": str} | {"tool_calls": [{"name", "arguments"}]} | {"status": 429|500,
-"retry_after": s} | {"hang": s}, plus optional "delay_ms", "finish_reason", "usage". Without a
-matching rule it answers "Echo: <last user text>" (or "Tool said: …" after tool outputs).
+"retry_after": s} | {"hang": s} | {"quote_tool": keyword} (answer with the sentence of the
+last tool message that holds keyword, followed by its source marker), plus optional
+"delay_ms", "finish_reason", "usage". Without a matching rule it answers
+"Echo: <last user text>" (or "Tool said: …" after tool outputs).
 GET /_requests lists every request body received; POST /_reset clears rules and requests.
 """
 
@@ -14,6 +16,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import re
 import time
 from typing import Any
 
@@ -49,6 +52,20 @@ def _pick(body: dict[str, Any]) -> dict[str, Any]:
     return {"content": "Echo: " + (_text_of(users[-1]) if users else "")}
 
 
+def _quote_tool(messages: list[dict[str, Any]], keyword: str) -> str:
+    """Answer from the last tool message: the sentence holding `keyword`, then the marker of
+    the source it came from (file_search results arrive as "【n:i†name】 ..." blocks)."""
+    tools = [_text_of(m) for m in messages if m.get("role") == "tool"]
+    blocks = re.split(r"\n(?=【)", tools[-1]) if tools else []
+    for block in blocks:
+        marker = re.match(r"【\d+:\d+†[^】]*】", block)
+        if marker and keyword.lower() in block.lower():
+            sentences = re.split(r"(?<=[.!?])\s+", block[marker.end():].split("\n", 1)[-1])
+            quote = next(s for s in sentences if keyword.lower() in s.lower())
+            return f"{quote.strip()} {marker.group(0)}"
+    return f"The files say nothing about {keyword}."
+
+
 def _usage(body: dict[str, Any], reply: dict[str, Any]) -> dict[str, int]:
     if "usage" in reply:
         return dict(reply["usage"])
@@ -76,6 +93,8 @@ async def completions(request: Request) -> JSONResponse | StreamingResponse:
     STATE["requests"].append(body)
     STATE["calls"] += 1
     reply = _pick(body)
+    if "quote_tool" in reply:
+        reply["content"] = _quote_tool(body.get("messages", []), str(reply["quote_tool"]))
     delay = reply.get("delay_ms", STATE["delay_ms"]) / 1000
     if reply.get("hang"):
         await asyncio.sleep(float(reply["hang"]))
