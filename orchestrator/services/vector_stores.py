@@ -273,6 +273,7 @@ def _filtered_files(session: Session, store_id: str, filters: dict[str, Any] | N
                     ) -> list[str] | None:
     if not filters:
         return None
+    matches(filters, {})  # a malformed filter is a 400 even in an empty store
     rows = session.exec(select(VectorStoreFileRecord.id, VectorStoreFileRecord.attributes).where(
         VectorStoreFileRecord.vector_store_id == store_id)).all()
     return [fid for fid, attrs in rows if matches(filters, dict(attrs or {}))]
