@@ -225,3 +225,27 @@ def test_attachment_lands_in_the_thread_store(sdk: openai.OpenAI, pipeline: Stac
     text = sdk.beta.threads.messages.list(thread_id=thread.id).data[0].content[0].text  # type: ignore[union-attr]
     assert "violet" in text.value
     assert text.annotations[0].file_citation.file_id == fid  # type: ignore[union-attr]
+
+
+def test_streamed_file_search_run(sdk: openai.OpenAI, pipeline: Stack,
+                                  library: dict[str, Any]) -> None:
+    question = "Stream me the Quillon ferry departure"
+    asst = sdk.beta.assistants.create(
+        model="scripted-model", tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [library["store"].id]}})
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": question}])
+    pipeline.model.script(
+        {"match": question, "times": 1, "reply": {"tool_calls": [
+            {"name": "file_search", "arguments": json.dumps({"query": "ferry Quillon"})}]}},
+        {"match": question, "times": 1, "reply": {"quote_tool": "ferry"}})
+    events: list[str] = []
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=asst.id) as stream:
+        for event in stream:
+            events.append(event.event)
+        final = stream.get_final_messages()
+    assert events[-1] == "thread.run.completed"
+    assert events.count("thread.run.step.completed") == 2
+    assert events.index("thread.run.step.completed") < events.index("thread.message.created")
+    text = final[-1].content[0].text  # type: ignore[union-attr]
+    assert "pier nineteen" in text.value
+    assert text.annotations[0].file_citation.file_id == library["ids"]["memo.docx"]  # type: ignore[union-attr]
