@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     retrieval_max_file_tokens: int = 5_000_000
     retrieval_max_results: int = 20
     retrieval_quote_chars: int = 300
+    retrieval_requeue_seconds: float = 120.0
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -27,7 +27,8 @@ def producer() -> Celery:
     return app
 
 
-QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance"}
+QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance",
+          "retrieval.ingest": "runs", "retrieval.sweep": "maintenance"}
 
 
 def send(name: str, *args: Any, countdown: float | None = None) -> None:

@@ -45,6 +45,9 @@ def make_app() -> Celery:
         beat_schedule={
             "runs.sweep": {"task": "runs.sweep", "schedule": s.sweep_interval,
                            "options": {"queue": "maintenance", "expires": s.sweep_interval * 5}},
+            "retrieval.sweep": {"task": "retrieval.sweep",
+                                "schedule": max(s.sweep_interval, s.retrieval_requeue_seconds / 4),
+                                "options": {"queue": "maintenance"}},
         },
     )
     return app
