@@ -15,21 +15,24 @@ from orchestrator.mappers import run as run_wire
 from orchestrator.models import RunRecord, RunStepRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import index, scope
-from orchestrator.runs.cas import cas
+from orchestrator.runs.cas import cas, move
 from orchestrator.runs.events import emit
 from orchestrator.runs.outcome import ModelOutcome, StepIds, ToolCall
-from orchestrator.runs.status import StepStatus
+from orchestrator.runs.service import emit_run
+from orchestrator.runs.status import RunStatus, StepStatus
 from orchestrator.services.vector_stores import filenames
 
 SEARCH_TOOLS = frozenset({"file_search", "retrieval"})
+OTHER_BUILTINS = frozenset({"code_interpreter"})  # runs.prompt.BUILTIN_FUNCTIONS but ours
 RANKER = "default_2024_08_21"
 MARKER = re.compile(r"【(\d+):(\d+)†([^】]*)】")
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def handles(outcome: ModelOutcome) -> bool:
-    """Whether every tool call of the answer is a search this module performs."""
-    return bool(outcome.tool_calls) and all(c.name in SEARCH_TOOLS for c in outcome.tool_calls)
+    """Whether the answer calls a search and otherwise only client functions."""
+    names = {c.name for c in outcome.tool_calls}
+    return bool(names & SEARCH_TOOLS) and not names & OTHER_BUILTINS
 
 
 def _options(run: RunRecord) -> tuple[int, float]:
@@ -63,12 +66,19 @@ def _search(session: Session, run: RunRecord, call: ToolCall, limit: int,
 
 def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOutcome,
                   ids: StepIds, streamed_created: frozenset[str] = frozenset()) -> bool:
-    """Search for every call, record a completed tool_calls step and queue the next step;
-    the run stays in_progress. False if our claim went stale (nothing written)."""
+    """Search for every search call and record the tool_calls step: completed, the run stays
+    in_progress and the next step is queued; with function calls beside the searches, the
+    step waits for their outputs (requires_action). False if our claim went stale."""
     limit, threshold = _options(run)
     ordinal = run.steps_taken
-    calls, searches = [], {}
+    calls: list[dict[str, Any]] = []
+    searches = {}
+    functions = [c for c in outcome.tool_calls if c.name not in SEARCH_TOOLS]
     for call in outcome.tool_calls:
+        if call.name not in SEARCH_TOOLS:
+            calls.append({"id": call.id, "type": "function", "function": {
+                "name": call.name, "arguments": call.arguments, "output": None}})
+            continue
         results = _search(session, run, call, limit, threshold)
         calls.append({"id": call.id, "type": "file_search", "file_search": {
             "ranking_options": {"ranker": RANKER, "score_threshold": threshold},
@@ -78,14 +88,25 @@ def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOu
     usage = {"prompt_tokens": total["prompt_tokens"] + outcome.prompt_tokens,
              "completion_tokens": total["completion_tokens"] + outcome.completion_tokens}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-    if not cas(session, run, {"usage": usage, "steps_taken": ordinal + 1, "attempts": 0,
-                              "lease_owner": None, "lease_expires_at": None}, owner):
+    changes: dict[str, Any] = {"usage": usage, "steps_taken": ordinal + 1, "attempts": 0,
+                               "lease_owner": None, "lease_expires_at": None}
+    event = None
+    if functions:
+        event = move(session, run, RunStatus.REQUIRES_ACTION, owner, **changes,
+                     required_action={"type": "submit_tool_outputs", "submit_tool_outputs": {
+                         "tool_calls": [{"id": c.id, "type": "function", "function": {
+                             "name": c.name, "arguments": c.arguments}} for c in functions]}})
+        if event is None:
+            return False
+    elif not cas(session, run, changes, owner):
         return False
     created = now()
+    status = StepStatus.IN_PROGRESS if functions else StepStatus.COMPLETED
     step = RunStepRecord(
         id=ids.tool_step, tenant=run.tenant, created_at=created, run_id=run.id,
         ordinal=ordinal, thread_id=run.thread_id, assistant_id=run.assistant_id,
-        type="tool_calls", status=StepStatus.COMPLETED.value, completed_at=created,
+        type="tool_calls", status=status.value,
+        completed_at=None if functions else created,
         usage={"prompt_tokens": outcome.prompt_tokens,
                "completion_tokens": outcome.completion_tokens,
                "total_tokens": outcome.prompt_tokens + outcome.completion_tokens},
@@ -94,11 +115,13 @@ def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOu
     session.flush()
     if run.stream:
         data = run_wire.step(step).model_dump(mode="json")
-        names = ["completed"] if "tools" in streamed_created else [
-            "created", "in_progress", "completed"]
-        for name in names:
+        names = [] if "tools" in streamed_created else ["created", "in_progress"]
+        for name in [*names, *([] if functions else ["completed"])]:
             emit(session, run.tenant, run.id, f"thread.run.step.{name}", data)
-    jobs.enqueue(session, "runs.advance", run.id)
+    if event is not None:
+        emit_run(session, run, event)
+    else:
+        jobs.enqueue(session, "runs.advance", run.id)
     return True
 
 

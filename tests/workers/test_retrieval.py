@@ -249,3 +249,32 @@ def test_streamed_file_search_run(sdk: openai.OpenAI, pipeline: Stack,
     text = final[-1].content[0].text  # type: ignore[union-attr]
     assert "pier nineteen" in text.value
     assert text.annotations[0].file_citation.file_id == library["ids"]["memo.docx"]  # type: ignore[union-attr]
+
+
+def test_search_beside_a_function_call_waits_for_its_output(
+        sdk: openai.OpenAI, pipeline: Stack, library: dict[str, Any]) -> None:
+    question = "Price the gizmotron and convert it to euros"
+    asst = sdk.beta.assistants.create(
+        model="scripted-model", tools=[{"type": "file_search"}, {"type": "function", "function": {
+            "name": "to_euros", "parameters": {"type": "object", "properties": {}}}}],
+        tool_resources={"file_search": {"vector_store_ids": [library["store"].id]}})
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": question}])
+    pipeline.model.script({"match": question, "times": 1, "reply": {"tool_calls": [
+        {"name": "file_search", "arguments": json.dumps({"query": "gizmotron price"})},
+        {"name": "to_euros", "arguments": "{}"}]}})
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id,
+                                                poll_interval_ms=100)
+    assert run.status == "requires_action", run.last_error
+    pending = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+    assert [c.function.name for c in pending] == ["to_euros"]
+    done = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread.id, poll_interval_ms=100,
+        tool_outputs=[{"tool_call_id": pending[0].id, "output": "0.9 EUR per dollar"}])
+    assert done.status == "completed", done.last_error
+    step = sdk.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id, order="asc",
+                                            include=[INCLUDE]).data[0]
+    kinds = [c.type for c in step.step_details.tool_calls]  # type: ignore[union-attr]
+    assert kinds == ["file_search", "function"] and step.status == "completed"
+    sent = pipeline.model.requests()[-1]["messages"]
+    tools = [m["content"] for m in sent if m["role"] == "tool"]
+    assert any("31 dollars" in t for t in tools) and "0.9 EUR per dollar" in tools
