@@ -6,8 +6,9 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, insert, text
 from sqlmodel import Session, col
 from sqlmodel import delete as sql_delete
 
@@ -23,7 +24,7 @@ STOPWORDS = frozenset({
     "about", "into", "than", "then",
 })
 MAX_TERMS = 32
-SCORE_SCALE = {"sqlite": 8.0, "postgresql": 0.5}  # raw rank at which the score reaches ~0.63
+SCORE_SCALE = {"sqlite": 8.0, "postgresql": 8.0}  # raw rank at which the score reaches ~0.63
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,10 @@ def replace_chunks(session: Session, tenant: str, vector_store_id: str, file_id:
                    chunks: Sequence[Chunk]) -> None:
     """Drop the file's old chunks in this store and write the new ones (same transaction)."""
     drop_chunks(session, vector_store_id, file_id)
-    session.add_all([ChunkRecord(tenant=tenant, vector_store_id=vector_store_id,
-                                 file_id=file_id, ordinal=i, tokens=c.tokens, text=c.text)
-                     for i, c in enumerate(chunks)])
-    session.flush()
+    if chunks:
+        session.exec(insert(ChunkRecord), params=[
+            {"tenant": tenant, "vector_store_id": vector_store_id, "file_id": file_id,
+             "ordinal": i, "tokens": c.tokens, "text": c.text} for i, c in enumerate(chunks)])
 
 
 def drop_chunks(session: Session, vector_store_id: str, file_id: str | None = None) -> None:
@@ -79,12 +80,7 @@ def search(session: Session, tenant: str, store_ids: Sequence[str], query: str, 
         file_filter = " AND c.file_id IN :files"
         params["files"] = list(file_ids)
     if dialect == "postgresql":
-        params["q"] = " | ".join(terms)
-        sql = ("SELECT c.vector_store_id, c.file_id, c.ordinal, c.text,"
-               " ts_rank_cd(c.tsv, q, 1) AS raw FROM retrieval_chunks c,"
-               " to_tsquery('english', :q) q WHERE c.tsv @@ q AND c.tenant = :tenant"
-               f" AND c.vector_store_id IN :stores{file_filter} ORDER BY raw DESC, c.seq"
-               " LIMIT :limit")
+        return _search_postgres(session, terms, params, file_filter, file_ids is not None)
     else:
         params["q"] = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
         sql = ("SELECT c.vector_store_id, c.file_id, c.ordinal, c.text,"
@@ -98,3 +94,34 @@ def search(session: Session, tenant: str, store_ids: Sequence[str], query: str, 
         stmt = stmt.bindparams(bindparam("files", expanding=True))
     rows = session.connection().execute(stmt, params).all()
     return [Hit(r[0], r[1], int(r[2]), r[3], _score(float(r[4]), dialect)) for r in rows]
+
+
+def _pg(sql: str, with_files: bool) -> Any:
+    stmt = text(sql).bindparams(bindparam("stores", expanding=True))
+    return stmt.bindparams(bindparam("files", expanding=True)) if with_files else stmt
+
+
+def _search_postgres(session: Session, terms: list[str], params: dict[str, Any],
+                     file_filter: str, with_files: bool) -> list[Hit]:
+    """PostgreSQL's ts_rank has no inverse document frequency; weigh each term by its IDF in
+    the searched chunks (counted over the GIN-matched candidates), ts_rank breaking ties."""
+    conn = session.connection()
+    params = {**params, "q": " | ".join(terms),
+              **{f"t{i}": t for i, t in enumerate(terms)}}
+    scope = (f"c.tenant = :tenant AND c.vector_store_id IN :stores{file_filter}")
+    has = [f"c.tsv @@ to_tsquery('english', :t{i})" for i in range(len(terms))]
+    counts = conn.execute(_pg(
+        "SELECT (SELECT count(*) FROM retrieval_chunks c WHERE " + scope + "), "
+        + ", ".join(f"count(*) FILTER (WHERE {h})" for h in has)
+        + " FROM retrieval_chunks c WHERE c.tsv @@ to_tsquery('english', :q) AND " + scope,
+        with_files), params).one()
+    total = int(counts[0])
+    for i, df in enumerate(counts[1:]):
+        params[f"w{i}"] = math.log(1 + (total - int(df) + 0.5) / (int(df) + 0.5))
+    raw = " + ".join(f"(CASE WHEN {h} THEN :w{i} ELSE 0 END)" for i, h in enumerate(has))
+    rows = conn.execute(_pg(
+        f"SELECT c.vector_store_id, c.file_id, c.ordinal, c.text, {raw}"
+        " + ts_rank(c.tsv, to_tsquery('english', :q), 1) AS raw FROM retrieval_chunks c"
+        f" WHERE c.tsv @@ to_tsquery('english', :q) AND {scope}"
+        " ORDER BY raw DESC, c.seq LIMIT :limit", with_files), params).all()
+    return [Hit(r[0], r[1], int(r[2]), r[3], _score(float(r[4]), "postgresql")) for r in rows]
