@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, text
 from sqlmodel import Session, col
 from sqlmodel import delete as sql_delete
 
-from orchestrator.models import ChunkRecord
+from orchestrator.models import ChunkRecord, VectorStoreFileRecord
 from orchestrator.retrieval.chunking import Chunk
 
 _TERM = re.compile(r"\w+", re.UNICODE)
@@ -54,6 +54,14 @@ def drop_chunks(session: Session, vector_store_id: str, file_id: str | None = No
     if file_id is not None:
         stmt = stmt.where(col(ChunkRecord.file_id) == file_id)
     session.exec(stmt)
+
+
+def forget_file(session: Session, tenant: str, file_id: str) -> None:
+    """A deleted file leaves every store of its tenant: its chunks and its store rows."""
+    session.exec(sql_delete(ChunkRecord).where(col(ChunkRecord.tenant) == tenant,
+                                               col(ChunkRecord.file_id) == file_id))
+    session.exec(sql_delete(VectorStoreFileRecord).where(
+        col(VectorStoreFileRecord.tenant) == tenant, col(VectorStoreFileRecord.id) == file_id))
 
 
 def query_terms(query: str) -> list[str]:

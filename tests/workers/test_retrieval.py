@@ -278,3 +278,36 @@ def test_search_beside_a_function_call_waits_for_its_output(
     sent = pipeline.model.requests()[-1]["messages"]
     tools = [m["content"] for m in sent if m["role"] == "tool"]
     assert any("31 dollars" in t for t in tools) and "0.9 EUR per dollar" in tools
+
+
+def test_sdk_poll_helpers_and_file_deletion(sdk: openai.OpenAI) -> None:
+    store = sdk.vector_stores.create(name="helpers")
+    vsf = sdk.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("kestrel.md", b"The kestrel Amaranth nests in the bell"
+                                        b" tower of Dunmore."), poll_interval_ms=100)
+    assert vsf.status == "completed"
+    batch = sdk.vector_stores.file_batches.upload_and_poll(
+        store.id, files=[("a.txt", b"Alpha notes about quinces."),
+                         ("b.json", b'{"fruit": "medlar", "colour": "brown"}')],
+        poll_interval_ms=100)
+    assert batch.status == "completed" and batch.file_counts.completed == 2
+    assert [h.filename for h in sdk.vector_stores.search(store.id, query="medlar").data] == [
+        "b.json"]
+    sdk.files.delete(vsf.id)  # deleting the file takes it out of every store
+    assert sdk.vector_stores.search(store.id, query="kestrel Amaranth").data == []
+    assert sdk.vector_stores.retrieve(store.id).file_counts.total == 2
+
+
+def test_search_without_stores_tells_the_model(sdk: openai.OpenAI, pipeline: Stack) -> None:
+    question = "Search for the unknowable marmalade"
+    asst = sdk.beta.assistants.create(model="scripted-model", tools=[{"type": "file_search"}])
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": question}])
+    pipeline.model.script({"match": question, "times": 1, "reply": {"tool_calls": [
+        {"name": "file_search", "arguments": json.dumps({"query": "marmalade"})}]}})
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id,
+                                                poll_interval_ms=100)
+    assert run.status == "completed", run.last_error
+    reply = sdk.beta.threads.messages.list(thread_id=thread.id).data[0]
+    assert reply.content[0].text.value == (  # type: ignore[union-attr]
+        'Tool said: No results in the files for "marmalade".')
+    assert reply.content[0].text.annotations == []  # type: ignore[union-attr]

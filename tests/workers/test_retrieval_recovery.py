@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import openai
 import pytest
 import redis
 
-from tests.support.servers import postgres_database, sqlite_database
+from tests.support.servers import REDIS_URL, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 from tests.workers.conftest import wait_for
 
 
 @pytest.fixture()
 def idle_stack(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """API and model only; workers and beat are started by the test."""
+    """API and model only, on the plain API servers' Redis database (nobody consumes it);
+    workers and beat are started by the test."""
     workdir = tmp_path_factory.mktemp(f"recovery-{backend}")
     db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
-    redis_db = int(os.environ.get("ORCH_TEST_REDIS_DB", "3"))
-    with db as url, stack(url, workdir, f"redis://127.0.0.1:6379/{redis_db}", workers=0,
-                          beat=False, ORCH_RETRIEVAL_REQUEUE_SECONDS="2") as st:
+    # Not the pipeline's Redis database: its worker would take our messages.
+    with db as url, stack(url, workdir, REDIS_URL, workers=0,
+                          beat=False, ORCH_RETRIEVAL_REQUEUE_SECONDS="2",
+                          ORCH_RETRIEVAL_MAX_FILE_TOKENS="1000000") as st:
         yield st
 
 
@@ -41,3 +42,20 @@ def test_lost_ingest_messages_are_resent(idle_stack: Stack) -> None:
     assert done.file_counts.completed == 1, idle_stack.worker_log()
     assert [h.file_id for h in sdk.vector_stores.search(store.id, query="heron reeds").data] == [
         fid]
+
+
+def test_huge_file_fails_and_the_rest_still_works(idle_stack: Stack) -> None:
+    sdk = openai.OpenAI(base_url=idle_stack.api.base_url, api_key=idle_stack.api.keys[0],
+                        max_retries=0)
+    idle_stack.start_worker()
+    huge = sdk.files.create(file=("huge.txt", b"word " * 3_000_000), purpose="assistants").id
+    small = sdk.files.create(file=("small.txt", b"The otter keeps a pebble."),
+                             purpose="assistants").id
+    store = sdk.vector_stores.create(file_ids=[huge, small])
+    done = wait_for(lambda: (s := sdk.vector_stores.retrieve(store.id)).status == "completed"
+                    and s, timeout=90)
+    assert done.file_counts.failed == 1 and done.file_counts.completed == 1
+    failed = sdk.vector_stores.files.retrieve(file_id=huge, vector_store_id=store.id)
+    assert failed.last_error is not None and failed.last_error.code == "invalid_file"
+    assert "limit" in failed.last_error.message
+    assert [h.file_id for h in sdk.vector_stores.search(store.id, query="otter").data] == [small]
