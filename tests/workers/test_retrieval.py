@@ -311,3 +311,24 @@ def test_search_without_stores_tells_the_model(sdk: openai.OpenAI, pipeline: Sta
     assert reply.content[0].text.value == (  # type: ignore[union-attr]
         'Tool said: No results in the files for "marmalade".')
     assert reply.content[0].text.annotations == []  # type: ignore[union-attr]
+
+
+def test_duplicate_ingest_deliveries_index_once(sdk: openai.OpenAI, pipeline: Stack) -> None:
+    from celery import Celery
+    from sqlalchemy import create_engine, text
+
+    fid = upload(sdk, "twice.txt", docs.filler(2000, 11).encode())
+    store = sdk.vector_stores.create(file_ids=[fid])
+    producer = Celery(broker=pipeline.env["ORCH_REDIS_URL"])
+    for _ in range(3):  # the same message delivered again and again, as after a redelivery
+        producer.send_task("retrieval.ingest", args=[store.id, fid], queue="runs")
+    ready(sdk, store.id)
+    engine = create_engine(pipeline.api.env["ORCH_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT ordinal FROM retrieval_chunks WHERE"
+                                     " vector_store_id = :s ORDER BY ordinal"),
+                                {"s": store.id}).scalars().all()
+    finally:
+        engine.dispose()
+    assert rows == list(range(len(rows))) and len(rows) > 3  # one set of chunks, no copies
