@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     retrieval_max_results: int = 20
     retrieval_quote_chars: int = 300
     retrieval_requeue_seconds: float = 120.0
+    embedding_model: str = ""  # empty: lexical search only; set: hybrid (lexical + dense)
+    embedding_base_url: str = ""  # empty: model_base_url
+    embedding_api_key: str = ""  # empty: model_api_key
+    embedding_batch: int = 64
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from orchestrator.models.base import OwnedBase, json_field, now
@@ -75,3 +75,4 @@ class ChunkRecord(SQLModel, table=True):
     ordinal: int
     tokens: int = 0
     text: str = Field(sa_type=Text)
+    embedding: bytes | None = Field(default=None, sa_type=LargeBinary)

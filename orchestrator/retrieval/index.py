@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from sqlmodel import delete as sql_delete
 from orchestrator.models import ChunkRecord, VectorStoreFileRecord
 from orchestrator.retrieval.chunking import Chunk
 
+log = logging.getLogger(__name__)
 _TERM = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how",
@@ -39,13 +41,14 @@ class Hit:
 
 
 def replace_chunks(session: Session, tenant: str, vector_store_id: str, file_id: str,
-                   chunks: Sequence[Chunk]) -> None:
+                   chunks: Sequence[Chunk], vectors: Sequence[bytes] | None = None) -> None:
     """Drop the file's old chunks in this store and write the new ones (same transaction)."""
     drop_chunks(session, vector_store_id, file_id)
     if chunks:
         session.exec(insert(ChunkRecord), params=[
             {"tenant": tenant, "vector_store_id": vector_store_id, "file_id": file_id,
-             "ordinal": i, "tokens": c.tokens, "text": c.text} for i, c in enumerate(chunks)])
+             "ordinal": i, "tokens": c.tokens, "text": c.text,
+             "embedding": vectors[i] if vectors else None} for i, c in enumerate(chunks)])
 
 
 def drop_chunks(session: Session, vector_store_id: str, file_id: str | None = None) -> None:
@@ -77,6 +80,24 @@ def _score(raw: float, dialect: str) -> float:
 
 def search(session: Session, tenant: str, store_ids: Sequence[str], query: str, limit: int,
            file_ids: Sequence[str] | None = None) -> list[Hit]:
+    """The best `limit` chunks, best first: lexical, fused with dense vectors when an
+    embeddings model is configured (falling back to lexical if the endpoint fails)."""
+    from orchestrator.retrieval import embeddings, hybrid
+
+    if not embeddings.enabled():
+        return lexical(session, tenant, store_ids, query, limit, file_ids)
+    words = lexical(session, tenant, store_ids, query, limit * hybrid.POOL, file_ids)
+    try:
+        vector = embeddings.embed([query])[0]
+    except embeddings.EmbeddingError:
+        log.warning("query embedding failed; lexical results only", exc_info=True)
+        return words[:limit]
+    dense = hybrid.dense(session, tenant, store_ids, vector, limit * hybrid.POOL, file_ids)
+    return hybrid.fuse(words, dense, limit)
+
+
+def lexical(session: Session, tenant: str, store_ids: Sequence[str], query: str, limit: int,
+            file_ids: Sequence[str] | None = None) -> list[Hit]:
     """The best `limit` chunks of the stores for any of the query's terms, best first."""
     terms = query_terms(query)
     if not terms or not store_ids or (file_ids is not None and not file_ids):

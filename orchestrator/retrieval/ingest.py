@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.models import FileRecord, VectorStoreFileRecord
+from orchestrator.retrieval import embeddings
 from orchestrator.retrieval.chunking import AUTO_MAX_TOKENS, AUTO_OVERLAP_TOKENS, chunk_text
 from orchestrator.retrieval.index import replace_chunks
 from orchestrator.retrieval.parsing import ParseError, parse
@@ -72,7 +73,7 @@ def _cas(session: Session, job: _Job, **values: Any) -> bool:
     return bool(session.exec(stmt).rowcount == 1)
 
 
-def _prepare(job: _Job) -> tuple[str, list[Any]]:
+def _prepare(job: _Job) -> tuple[str, list[Any], list[bytes] | None]:
     try:
         data = _read(job.storage_key)
     except BlobNotFound:
@@ -91,7 +92,13 @@ def _prepare(job: _Job) -> tuple[str, list[Any]]:
     if total > limit:
         raise ParseError("invalid_file", f"The file has about {total} tokens; the limit per"
                                          f" file is {limit}.")
-    return text, chunks
+    vectors = None
+    if embeddings.enabled():
+        try:
+            vectors = embeddings.embed([c.text for c in chunks])
+        except embeddings.EmbeddingError as exc:
+            raise ParseError("server_error", str(exc)) from None
+    return text, chunks, vectors
 
 
 def ingest(vector_store_id: str, file_id: str) -> str:
@@ -101,7 +108,7 @@ def ingest(vector_store_id: str, file_id: str) -> str:
     if not isinstance(job, _Job):
         return "failed: file deleted" if job else "nothing to do"
     try:
-        text, chunks = _prepare(job)
+        text, chunks, vectors = _prepare(job)
     except ParseError as exc:
         with unit_of_work() as session:
             done = _cas(session, job, status="failed",
@@ -111,5 +118,5 @@ def ingest(vector_store_id: str, file_id: str) -> str:
         if not _cas(session, job, status="completed", last_error=None,
                     usage_bytes=len(text.encode())):
             return "stale: dropped"
-        replace_chunks(session, job.tenant, vector_store_id, file_id, chunks)
+        replace_chunks(session, job.tenant, vector_store_id, file_id, chunks, vectors)
     return f"completed: {len(chunks)} chunks"

@@ -7,6 +7,7 @@ rules; a reply is {"content": str} | {"tool_calls": [{"name", "arguments"}]} | {
 last tool message that holds keyword, followed by its source marker), plus optional
 "delay_ms", "finish_reason", "usage". Without a matching rule it answers
 "Echo: <last user text>" (or "Tool said: …" after tool outputs).
+POST /v1/embeddings answers with hashed character-trigram vectors (a stand-in embedding model).
 GET /_requests lists every request body received; POST /_reset clears rules and requests.
 """
 
@@ -18,6 +19,7 @@ import itertools
 import json
 import re
 import time
+import zlib
 from typing import Any
 
 import uvicorn
@@ -153,6 +155,34 @@ async def _stream(cid: str, body: dict[str, Any], reply: dict[str, Any],
     yield "data: [DONE]\n\n"
 
 
+EMBED_DIMS = 256
+
+
+def _embedding(text: str) -> list[float]:
+    """A deterministic stand-in embedding: hashed character trigrams of each word, unit length
+    (so it matches misspellings and word forms that share most trigrams, unlike word search)."""
+    vec = [0.0] * EMBED_DIMS
+    for word in re.findall(r"\w+", text.lower()):
+        padded = f"#{word}#"
+        for i in range(len(padded) - 2):
+            vec[zlib.crc32(padded[i:i + 3].encode()) % EMBED_DIMS] += 1.0
+    norm = sum(v * v for v in vec) ** 0.5 or 1.0
+    return [v / norm for v in vec]
+
+
+@app.post("/v1/embeddings")
+async def embeddings(request: Request) -> dict[str, Any]:
+    """OpenAI's embeddings endpoint (float encoding), with the stand-in embedding above."""
+    body = await request.json()
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    STATE["embedding_inputs"] = STATE.get("embedding_inputs", 0) + len(texts)
+    tokens = sum(len(t.split()) for t in texts)
+    return {"object": "list", "model": body.get("model", "scripted-embed"),
+            "data": [{"object": "embedding", "index": i, "embedding": _embedding(t)}
+                     for i, t in enumerate(texts)],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
 @app.post("/_script")
 async def script(request: Request) -> dict[str, int]:
     """Append rules."""
@@ -166,7 +196,8 @@ async def script(request: Request) -> dict[str, int]:
 @app.get("/_requests")
 async def requests_seen() -> dict[str, Any]:
     """Every request body received so far."""
-    return {"calls": STATE["calls"], "requests": STATE["requests"]}
+    return {"calls": STATE["calls"], "requests": STATE["requests"],
+            "embedding_inputs": STATE.get("embedding_inputs", 0)}
 
 
 @app.post("/_reset")

@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('ordinal', sa.Integer(), nullable=False),
     sa.Column('tokens', sa.Integer(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('embedding', sa.LargeBinary(), nullable=True),
     sa.PrimaryKeyConstraint('seq'),
     )
     op.create_index('ix_retrieval_chunks_store_file', 'retrieval_chunks',
