@@ -11,7 +11,11 @@ throw-away PostgreSQL database with --backend postgres): files are stored in the
 indexed by `orchestrator.retrieval.ingest.ingest` (the function the `retrieval.ingest` task calls),
 searches go through `orchestrator.retrieval.index.search`.
 
-    python -m bench.bench_retrieval --backend both --queries 300
+    python -m bench.bench_retrieval --backend both --queries 300 [--hybrid]
+
+--hybrid embeds chunks and queries with WordLlama (its weights ship in the PyPI wheel), served by
+bench/embed_server.py as an OpenAI-compatible endpoint, so ingestion and search run the
+server's own hybrid path (ORCH_EMBEDDING_MODEL / ORCH_EMBEDDING_BASE_URL).
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ def run_backend(backend: str, books: dict[str, list[str]], args: argparse.Namesp
         from orchestrator.db import get_engine, unit_of_work
         from orchestrator.migrate import upgrade
         from orchestrator.models import VectorStoreFileRecord, VectorStoreRecord
+        from orchestrator.retrieval import embeddings
         from orchestrator.retrieval.index import search
         from orchestrator.retrieval.ingest import ingest
         from orchestrator.services.files import save_file
@@ -97,6 +102,7 @@ def run_backend(backend: str, books: dict[str, list[str]], args: argparse.Namesp
         get_settings.cache_clear()
         get_engine.cache_clear()
         factory.get_store.cache_clear()
+        embeddings._client.cache_clear()
         upgrade(url)
         strategy = {"type": "static", "static": {"max_chunk_size_tokens": args.chunk_tokens,
                                                  "chunk_overlap_tokens": args.chunk_tokens // 2}}
@@ -136,6 +142,29 @@ def run_backend(backend: str, books: dict[str, list[str]], args: argparse.Namesp
     return results
 
 
+@contextlib.contextmanager
+def embed_server() -> Iterator[str]:
+    """bench.embed_server (WordLlama) on a free port; its /v1 base URL."""
+    import httpx
+
+    from tests.support.servers import ROOT, free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.embed_server", "--port", str(port)],
+                            cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.post(url + "/embeddings", json={"input": "x"}, timeout=2).is_success:
+                    break
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main() -> None:
     """Run and print a JSON line per backend."""
     parser = argparse.ArgumentParser()
@@ -144,14 +173,23 @@ def main() -> None:
     parser.add_argument("--words", type=int, nargs="+", default=[3, 5])
     parser.add_argument("--chunk-tokens", type=int, default=180)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--hybrid", action="store_true",
+                        help="also embed with WordLlama (pip install wordllama) and fuse")
     args = parser.parse_args()
     books = corpus()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    for backend in backends:
-        if backend == "postgres" and not postgres_available():
-            print(json.dumps({"backend": backend, "skipped": "PostgreSQL not reachable"}))
-            continue
-        print(json.dumps(run_backend(backend, books, args)), flush=True)
+    with contextlib.ExitStack() as stack:
+        if args.hybrid:
+            os.environ.update(ORCH_EMBEDDING_MODEL="wordllama-l2-supercat-256",
+                              ORCH_EMBEDDING_BASE_URL=stack.enter_context(embed_server()),
+                              ORCH_EMBEDDING_API_KEY="none")
+        for backend in backends:
+            if backend == "postgres" and not postgres_available():
+                print(json.dumps({"backend": backend, "skipped": "PostgreSQL not reachable"}))
+                continue
+            result = run_backend(backend, books, args)
+            result["search"] = "hybrid" if args.hybrid else "lexical"
+            print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
