@@ -20,7 +20,8 @@ from orchestrator.runs.events import emit
 from orchestrator.runs.outcome import ModelOutcome, StepIds, ToolCall
 from orchestrator.runs.service import emit_run
 from orchestrator.runs.status import RunStatus, StepStatus
-from orchestrator.services.vector_stores import filenames
+from orchestrator.services.store_search import filenames
+from orchestrator.services.vector_stores import touch_ids
 
 SEARCH_TOOLS = frozenset({"file_search", "retrieval"})
 OTHER_BUILTINS = frozenset({"code_interpreter"})  # runs.prompt.BUILTIN_FUNCTIONS but ours
@@ -54,9 +55,10 @@ def _query(call: ToolCall) -> str:
 
 
 def _search(session: Session, run: RunRecord, call: ToolCall, limit: int,
-            threshold: float) -> list[dict[str, Any]]:
+            threshold: float, searched: set[str]) -> list[dict[str, Any]]:
     where = scope.resolve(session, run, call.name)
     scope.index_pending(where)
+    searched.update(where.store_ids)
     hits = [h for h in index.search(session, run.tenant, where.store_ids, _query(call), limit,
                                     where.file_ids) if h.score >= threshold]
     names = filenames(session, run.tenant, [h.file_id for h in hits])
@@ -74,12 +76,13 @@ def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOu
     calls: list[dict[str, Any]] = []
     searches = {}
     functions = [c for c in outcome.tool_calls if c.name not in SEARCH_TOOLS]
+    searched: set[str] = set()
     for call in outcome.tool_calls:
         if call.name not in SEARCH_TOOLS:
             calls.append({"id": call.id, "type": "function", "function": {
                 "name": call.name, "arguments": call.arguments, "output": None}})
             continue
-        results = _search(session, run, call, limit, threshold)
+        results = _search(session, run, call, limit, threshold, searched)
         calls.append({"id": call.id, "type": "file_search", "file_search": {
             "ranking_options": {"ranker": RANKER, "score_threshold": threshold},
             "results": results}})
@@ -100,6 +103,7 @@ def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOu
             return False
     elif not cas(session, run, changes, owner):
         return False
+    touch_ids(session, sorted(searched))  # after every search: no write before indexing
     created = now()
     status = StepStatus.IN_PROGRESS if functions else StepStatus.COMPLETED
     step = RunStepRecord(

@@ -14,15 +14,13 @@ from orchestrator import jobs
 from orchestrator.errors import InvalidRequest, not_found
 from orchestrator.ids import new_id
 from orchestrator.models import (
-    FileRecord,
     VectorStoreFileBatchRecord,
     VectorStoreFileRecord,
     VectorStoreRecord,
 )
 from orchestrator.models.base import now
 from orchestrator.retrieval.chunking import AUTO_MAX_TOKENS, AUTO_OVERLAP_TOKENS
-from orchestrator.retrieval.filters import matches
-from orchestrator.retrieval.index import Hit, drop_chunks, search
+from orchestrator.retrieval.index import drop_chunks
 from orchestrator.schemas.common import ChunkingStrategy
 from orchestrator.schemas.vector_store import (
     CreateFileBatch,
@@ -30,7 +28,6 @@ from orchestrator.schemas.vector_store import (
     ExpiresAfter,
     FileCounts,
     ModifyVectorStore,
-    SearchRequest,
 )
 from orchestrator.services.common import get_owned
 from orchestrator.services.files import require_files
@@ -67,6 +64,13 @@ def touch(session: Session, rec: VectorStoreRecord) -> None:
     if rec.expires_after:
         rec.expires_at = rec.last_active_at + int(rec.expires_after["days"]) * DAY
     session.add(rec)
+
+
+def touch_ids(session: Session, store_ids: Sequence[str]) -> None:
+    """Mark stores active now (a run searched them), pushing out their expiry."""
+    for rec in session.exec(select(VectorStoreRecord).where(
+            col(VectorStoreRecord.id).in_(list(store_ids)))).all():
+        touch(session, rec)
 
 
 def expired(rec: VectorStoreRecord) -> bool:
@@ -117,9 +121,11 @@ def modify(session: Session, tenant: str, store_id: str, body: ModifyVectorStore
 def delete(session: Session, tenant: str, store_id: str) -> None:
     """Remove the store, its file rows, batches and chunks (the files themselves stay)."""
     rec = get(session, tenant, store_id)
-    drop_chunks(session, rec.id)
+    # File rows first: on PostgreSQL this waits for an ingestion mid-commit, whose chunks the
+    # next statement then sees and removes.
     session.exec(sql_delete(VectorStoreFileRecord).where(
         col(VectorStoreFileRecord.vector_store_id) == rec.id))
+    drop_chunks(session, rec.id)
     session.exec(sql_delete(VectorStoreFileBatchRecord).where(
         col(VectorStoreFileBatchRecord.vector_store_id) == rec.id))
     session.delete(rec)
@@ -197,9 +203,9 @@ def update_file(session: Session, tenant: str, store_id: str, file_id: str,
 def delete_file(session: Session, tenant: str, store_id: str, file_id: str) -> None:
     """Take the file out of the store (its chunks too); an ingestion in flight drops its work."""
     row = get_file(session, tenant, store_id, file_id)
-    drop_chunks(session, store_id, file_id)
     session.delete(row)
-    session.flush()
+    session.flush()  # the row first (see delete)
+    drop_chunks(session, store_id, file_id)
 
 
 def file_scope(session: Session, tenant: str, store_id: str, status: str | None,
@@ -267,41 +273,3 @@ def batch_status(session: Session, batch: VectorStoreFileBatchRecord) -> tuple[s
     if c.in_progress:
         return "in_progress", c
     return ("cancelled" if batch.cancelled else "completed"), c
-
-
-def _filtered_files(session: Session, store_id: str, filters: dict[str, Any] | None
-                    ) -> list[str] | None:
-    if not filters:
-        return None
-    matches(filters, {})  # a malformed filter is a 400 even in an empty store
-    rows = session.exec(select(VectorStoreFileRecord.id, VectorStoreFileRecord.attributes).where(
-        VectorStoreFileRecord.vector_store_id == store_id)).all()
-    return [fid for fid, attrs in rows if matches(filters, dict(attrs or {}))]
-
-
-def run_search(session: Session, tenant: str, store_id: str, body: SearchRequest
-               ) -> tuple[list[str], list[Hit], dict[str, str], dict[str, Any]]:
-    """POST /vector_stores/{id}/search: query, hits, filenames and attributes by file id."""
-    store = get(session, tenant, store_id)
-    if expired(store):
-        raise InvalidRequest(f"Vector store {store.id} has expired.", param="vector_store_id")
-    queries = [body.query] if isinstance(body.query, str) else list(body.query)
-    if not any(q.strip() for q in queries):
-        raise InvalidRequest("Invalid 'query': it must not be empty.", param="query")
-    hits = search(session, tenant, [store.id], " ".join(queries), body.max_num_results,
-                  _filtered_files(session, store.id, body.filters))
-    threshold = (body.ranking_options.score_threshold or 0.0) if body.ranking_options else 0.0
-    hits = [h for h in hits if h.score >= threshold]
-    touch(session, store)
-    return queries, hits, filenames(session, tenant, [h.file_id for h in hits]), {
-        fid: attrs for fid, attrs in session.exec(select(
-            VectorStoreFileRecord.id, VectorStoreFileRecord.attributes).where(
-            VectorStoreFileRecord.vector_store_id == store.id)).all()}
-
-
-def filenames(session: Session, tenant: str, file_ids: Sequence[str]) -> dict[str, str]:
-    """Filenames by file id."""
-    if not file_ids:
-        return {}
-    return dict(session.exec(select(FileRecord.id, FileRecord.filename).where(
-        col(FileRecord.id).in_(list(set(file_ids))), FileRecord.tenant == tenant)).all())

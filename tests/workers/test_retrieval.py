@@ -332,3 +332,25 @@ def test_duplicate_ingest_deliveries_index_once(sdk: openai.OpenAI, pipeline: St
     finally:
         engine.dispose()
     assert rows == list(range(len(rows))) and len(rows) > 3  # one set of chunks, no copies
+
+
+def test_search_filters_on_file_attributes(sdk: openai.OpenAI) -> None:
+    store = sdk.vector_stores.create(name="filtered")
+    text = b"The annual report covers the harvest of plums."
+    old = upload(sdk, "2023.txt", text)
+    new = upload(sdk, "2024.txt", text)
+    sdk.vector_stores.files.create(vector_store_id=store.id, file_id=old,
+                                   attributes={"year": 2023, "team": "north"})
+    sdk.vector_stores.files.create(vector_store_id=store.id, file_id=new,
+                                   attributes={"year": 2024, "team": "south"})
+    ready(sdk, store.id)
+    assert {h.file_id for h in sdk.vector_stores.search(store.id, query="plums").data} == {
+        old, new}
+    recent = sdk.vector_stores.search(store.id, query="plums", filters={
+        "type": "gte", "key": "year", "value": 2024}).data
+    assert [h.file_id for h in recent] == [new] and recent[0].attributes == {
+        "year": 2024, "team": "south"}
+    either = sdk.vector_stores.search(store.id, query="plums", filters={"type": "or", "filters": [
+        {"type": "eq", "key": "team", "value": "north"},
+        {"type": "eq", "key": "team", "value": "west"}]}).data
+    assert [h.file_id for h in either] == [old]

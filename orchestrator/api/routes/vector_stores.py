@@ -23,6 +23,7 @@ from orchestrator.schemas.vector_store import (
     VectorStore,
     VectorStoreFile,
 )
+from orchestrator.services import store_search
 from orchestrator.services import vector_stores as svc
 
 router = APIRouter(prefix="/vector_stores", tags=["vector stores"])
@@ -68,7 +69,7 @@ def delete_vector_store(vector_store_id: str, db: DB, tenant: Tenant) -> Deleted
 def search_vector_store(vector_store_id: str, body: SearchRequest, db: DB,
                         tenant: Tenant) -> SearchPage:
     """Search a vector store's chunks."""
-    return to_wire.search_page(*svc.run_search(db, tenant, vector_store_id, body))
+    return to_wire.search_page(*store_search.run_search(db, tenant, vector_store_id, body))
 
 
 @router.post("/{vector_store_id}/files", response_model=VectorStoreFile)
