@@ -136,3 +136,20 @@ def test_search_validation(client: openai.OpenAI, http: httpx.Client) -> None:
         assert resp.status_code == 400, resp.text
         assert resp.json()["error"]["param"] == param
     assert http.post("/vector_stores/vs_nope/search", json={"query": "x"}).status_code == 404
+
+
+def test_expired_store(client: openai.OpenAI, http: httpx.Client, server: ApiServer) -> None:
+    from sqlalchemy import create_engine, text
+
+    store = client.vector_stores.create(expires_after={"anchor": "last_active_at", "days": 1})
+    assert store.status == "completed"
+    engine = create_engine(server.env["ORCH_DATABASE_URL"])
+    try:
+        with engine.begin() as conn:  # a day and a bit later
+            conn.execute(text("UPDATE vector_stores SET expires_at = expires_at - 90000"
+                              " WHERE id = :s"), {"s": store.id})
+    finally:
+        engine.dispose()
+    assert client.vector_stores.retrieve(store.id).status == "expired"
+    resp = http.post(f"/vector_stores/{store.id}/search", json={"query": "anything"})
+    assert resp.status_code == 400 and "expired" in resp.json()["error"]["message"]
