@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -60,9 +61,10 @@ def resolve(session: Session, run: RunRecord, tool_name: str) -> Scope:
     return Scope([store.id] if store else [], files)
 
 
-def index_pending(scope: Scope) -> int:
+def index_pending(scope: Scope, keep_alive: Callable[[], None] = lambda: None) -> int:
     """Index, here and now, files of the scope still waiting (idempotent with the queued
-    task: whichever finishes first wins the compare-and-set); how many were waiting."""
+    task: whichever finishes first wins the compare-and-set); how many were waiting.
+    `keep_alive` runs before each file (the run's lease is renewed meanwhile)."""
     if not scope.store_ids:
         return 0
     with unit_of_work() as session:
@@ -73,5 +75,6 @@ def index_pending(scope: Scope) -> int:
             stmt = stmt.where(col(VectorStoreFileRecord.id).in_(scope.file_ids))
         pending = list(session.exec(stmt).all())
     for store_id, file_id in pending:
+        keep_alive()
         ingest(store_id, file_id)
     return len(pending)

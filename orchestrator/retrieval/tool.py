@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from orchestrator import jobs
 from orchestrator.config import get_settings
+from orchestrator.db import unit_of_work
 from orchestrator.mappers import run as run_wire
 from orchestrator.models import RunRecord, RunStepRecord
 from orchestrator.models.base import now
@@ -54,10 +57,19 @@ def _query(call: ToolCall) -> str:
     return str(args.get("query", "")) if isinstance(args, dict) else str(args)
 
 
-def _search(session: Session, run: RunRecord, call: ToolCall, limit: int,
+def _renew_lease(run_id: str, owner: str) -> None:
+    """Push out our lease on the run (its own transaction; the version is left alone)."""
+    with unit_of_work() as own:
+        own.exec(update(RunRecord).where(
+            col(RunRecord.id) == run_id, col(RunRecord.lease_owner) == owner).values(
+            lease_expires_at=time.time() + get_settings().lease_seconds).execution_options(
+            synchronize_session=False))
+
+
+def _search(session: Session, run: RunRecord, owner: str, call: ToolCall, limit: int,
             threshold: float, searched: set[str]) -> list[dict[str, Any]]:
     where = scope.resolve(session, run, call.name)
-    scope.index_pending(where)
+    scope.index_pending(where, lambda: _renew_lease(run.id, owner))
     searched.update(where.store_ids)
     hits = [h for h in index.search(session, run.tenant, where.store_ids, _query(call), limit,
                                     where.file_ids) if h.score >= threshold]
@@ -82,7 +94,7 @@ def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOu
             calls.append({"id": call.id, "type": "function", "function": {
                 "name": call.name, "arguments": call.arguments, "output": None}})
             continue
-        results = _search(session, run, call, limit, threshold, searched)
+        results = _search(session, run, owner, call, limit, threshold, searched)
         calls.append({"id": call.id, "type": "file_search", "file_search": {
             "ranking_options": {"ranker": RANKER, "score_threshold": threshold},
             "results": results}})

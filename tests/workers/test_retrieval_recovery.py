@@ -59,3 +59,28 @@ def test_huge_file_fails_and_the_rest_still_works(idle_stack: Stack) -> None:
     assert failed.last_error is not None and failed.last_error.code == "invalid_file"
     assert "limit" in failed.last_error.message
     assert [h.file_id for h in sdk.vector_stores.search(store.id, query="otter").data] == [small]
+
+
+def test_a_run_indexes_files_still_waiting(idle_stack: Stack) -> None:
+    sdk = openai.OpenAI(base_url=idle_stack.api.base_url, api_key=idle_stack.api.keys[0],
+                        max_retries=0)
+    fid = sdk.files.create(file=("wait.txt", b"The badger of Hollins keeps seven keys."),
+                           purpose="assistants").id
+    store = sdk.vector_stores.create(file_ids=[fid])
+    redis.Redis.from_url(idle_stack.env["ORCH_REDIS_URL"]).flushdb()  # its task is gone
+    asst = sdk.beta.assistants.create(
+        model="scripted-model", tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}})
+    question = "How many keys does the Hollins badger keep?"
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": question}])
+    idle_stack.model.script(
+        {"match": question, "times": 1, "reply": {"tool_calls": [
+            {"name": "file_search", "arguments": '{"query": "Hollins badger keys"}'}]}},
+        {"match": question, "times": 1, "reply": {"quote_tool": "badger"}})
+    idle_stack.start_worker()  # no beat: only the run itself can index the file
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id,
+                                                poll_interval_ms=100)
+    assert run.status == "completed", run.last_error
+    assert sdk.vector_stores.retrieve(store.id).file_counts.completed == 1
+    text = sdk.beta.threads.messages.list(thread_id=thread.id).data[0].content[0].text  # type: ignore[union-attr]
+    assert "seven keys" in text.value and text.annotations[0].file_citation.file_id == fid  # type: ignore[union-attr]
