@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     webhook_disable_after_seconds: float = 3 * 86400.0  # or failing continuously this long
     webhook_secret_grace_seconds: float = 86400.0  # a rotated-out secret still signs this long
 
+    # Retrieval / file_search
+    retrieval_max_file_tokens: int = 5_000_000
+    retrieval_max_results: int = 20
+    retrieval_quote_chars: int = 300
+    retrieval_requeue_seconds: float = 120.0
+    embedding_model: str = ""  # empty: lexical search only; set: hybrid (lexical + dense)
+    embedding_base_url: str = ""  # empty: model_base_url
+    embedding_api_key: str = ""  # empty: model_api_key
+    embedding_batch: int = 64
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

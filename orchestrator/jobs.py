@@ -29,7 +29,8 @@ def producer() -> Celery:
 
 
 QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance",
-          "webhooks.deliver": "webhooks", "webhooks.sweep": "maintenance"}
+          "webhooks.deliver": "webhooks", "webhooks.sweep": "maintenance",
+          "retrieval.ingest": "runs", "retrieval.sweep": "maintenance"}
 
 
 def send(name: str, *args: Any, countdown: float | None = None) -> None:

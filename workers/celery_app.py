@@ -17,8 +17,8 @@ QUEUES = ("runs", "sandbox", "webhooks", "maintenance")
 def make_app() -> Celery:
     """Build the Celery app from Settings."""
     s = get_settings()
-    app = Celery("orchestrator", broker=s.redis_url, include=["workers.tasks.runs",
-                                                                "workers.tasks.webhooks"])
+    app = Celery("orchestrator", broker=s.redis_url, include=[
+        "workers.tasks.runs", "workers.tasks.webhooks", "workers.tasks.retrieval"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",
@@ -53,6 +53,9 @@ def make_app() -> Celery:
             "webhooks.sweep": {"task": "webhooks.sweep", "schedule": s.webhook_sweep_interval,
                                "options": {"queue": "maintenance",
                                            "expires": s.webhook_sweep_interval * 5}},
+            "retrieval.sweep": {"task": "retrieval.sweep",
+                                "schedule": max(s.sweep_interval, s.retrieval_requeue_seconds / 4),
+                                "options": {"queue": "maintenance"}},
         },
     )
     return app

@@ -14,12 +14,13 @@ from orchestrator.api.routes import (
     runs,
     steps,
     threads,
+    vector_stores,
 )
 from orchestrator.api.routes.webhook_endpoints import router as webhook_endpoints_router
 
 # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
 API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
-               files.router, webhook_endpoints_router]
+               files.router, vector_stores.router, webhook_endpoints_router]
 
 
 def create_app() -> FastAPI:

@@ -7,6 +7,12 @@ from orchestrator.models.message import MessageRecord
 from orchestrator.models.run import RunRecord
 from orchestrator.models.step import RunStepRecord
 from orchestrator.models.thread import ThreadRecord
+from orchestrator.models.vector_store import (
+    ChunkRecord,
+    VectorStoreFileBatchRecord,
+    VectorStoreFileRecord,
+    VectorStoreRecord,
+)
 from orchestrator.models.webhook import (
     RunWebhookRecord,
     WebhookAttemptRecord,
@@ -17,6 +23,7 @@ from orchestrator.models.webhook import (
 
 __all__ = [
     "AssistantRecord",
+    "ChunkRecord",
     "EventRecord",
     "FileRecord",
     "MessageRecord",
@@ -24,6 +31,9 @@ __all__ = [
     "RunStepRecord",
     "RunWebhookRecord",
     "ThreadRecord",
+    "VectorStoreFileBatchRecord",
+    "VectorStoreFileRecord",
+    "VectorStoreRecord",
     "WebhookAttemptRecord",
     "WebhookDeliveryRecord",
     "WebhookEndpointRecord",

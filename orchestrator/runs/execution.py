@@ -14,6 +14,7 @@ from orchestrator.ids import new_id
 from orchestrator.mappers import run as run_wire
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
+from orchestrator.retrieval import tool as search_tool
 from orchestrator.runs.cas import cas, move
 from orchestrator.runs.events import emit
 from orchestrator.runs.outcome import ModelOutcome, StepIds
@@ -165,6 +166,8 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
     taken = tool_ordinal + (1 if outcome.tool_calls else 0)
     builtin = [c for c in outcome.tool_calls if c.name in BUILTIN_FUNCTIONS]
     cut = outcome.finish_reason == "length"
+    if builtin and search_tool.handles(outcome):
+        return search_tool.record_search(session, run, owner, outcome, ids, streamed_created)
     if builtin:
         return fail(session, run, "server_error",
                     f"The {builtin[0].name} tool is not available on this server yet.", owner)
@@ -191,7 +194,8 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
         msg = MessageRecord(
             id=ids.message, tenant=run.tenant, created_at=created, thread_id=run.thread_id,
             role="assistant", content=[{"type": "text", "text": {
-                "value": outcome.content, "annotations": []}}],
+                "value": outcome.content,
+                "annotations": search_tool.citations(session, run, outcome.content)}}],
             attachments=[], status="incomplete" if cut else "completed",
             incomplete_details={"reason": "max_tokens"} if cut else None,
             completed_at=None if cut else created, incomplete_at=created if cut else None,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
+from orchestrator.retrieval import tool as search_tool
 
 BUILTIN_FUNCTIONS: dict[str, dict[str, Any]] = {
     "code_interpreter": {
@@ -73,6 +74,8 @@ def _step_messages(step: RunStepRecord, own: dict[str, MessageRecord]) -> list[d
             name = "code_interpreter"
             args = json.dumps({"code": call["code_interpreter"]["input"]})
             output = json.dumps(call["code_interpreter"].get("outputs", []))
+        elif kind == "file_search":
+            name, args, output = search_tool.replay(details, call)
         else:
             name = kind
             args = json.dumps({"query": call.get(kind, {}).get("query", "")})

@@ -29,7 +29,7 @@ from orchestrator.schemas.run import (
     SubmitToolOutputs,
 )
 from orchestrator.schemas.thread import CreateThread
-from orchestrator.services import messages, threads
+from orchestrator.services import messages, store_links, threads
 from orchestrator.services.common import (
     apply_metadata,
     check_tools_version,
@@ -145,9 +145,11 @@ def create(session: Session, tenant: str, version: Version, thread_id: str,
     """POST /threads/{id}/runs: add additional_messages, then queue the run."""
     thread = get_owned(session, ThreadRecord, tenant, thread_id, "thread")
     for i, message in enumerate(body.additional_messages or []):
-        session.add(messages.build(session, tenant, version, thread_id, message,
-                                   f"additional_messages[{i}]."))
+        msg = messages.build(session, tenant, version, thread_id, message,
+                             f"additional_messages[{i}].")
+        session.add(msg)
         session.flush()
+        store_links.after_message(session, version, thread, msg)
     return new_run(session, tenant, version, thread, body, body.additional_instructions)
 
 

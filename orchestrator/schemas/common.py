@@ -7,7 +7,14 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 T = TypeVar("T")
 INT32 = 2**31 - 1  # the largest integer every database column here can hold
@@ -189,12 +196,27 @@ class ChunkingStatic(Request):
     max_chunk_size_tokens: int = Field(ge=100, le=4096)
     chunk_overlap_tokens: int = Field(ge=0, le=2048)
 
+    @model_validator(mode="after")
+    def _overlap_at_most_half(self) -> ChunkingStatic:
+        if self.chunk_overlap_tokens > self.max_chunk_size_tokens // 2:
+            raise ValueError("chunk_overlap_tokens must not exceed half of"
+                             " max_chunk_size_tokens")
+        return self
+
 
 class ChunkingStrategy(Request):
     """{"type": "auto"} or {"type": "static", "static": {...}}."""
 
     type: Literal["auto", "static"]
     static: ChunkingStatic | None = None
+
+    @model_validator(mode="after")
+    def _static_given(self) -> ChunkingStrategy:
+        if self.type == "static" and self.static is None:
+            raise ValueError("chunking_strategy of type 'static' needs 'static'")
+        if self.type == "auto" and self.static is not None:
+            raise ValueError("chunking_strategy of type 'auto' takes no 'static'")
+        return self
 
 
 class NewVectorStore(Request):

@@ -14,6 +14,7 @@ from orchestrator.schemas.assistant import AssistantFields, CreateAssistant, Mod
 from orchestrator.schemas.common import ToolResources, Version
 from orchestrator.services.common import check_tools_version, get_owned, reject_field
 from orchestrator.services.files import require_files
+from orchestrator.services.store_links import add_v1_files, file_search_resources
 
 
 def get(session: Session, tenant: str, assistant_id: str) -> AssistantRecord:
@@ -26,17 +27,14 @@ def check_tool_resources(session: Session, tenant: str, resources: ToolResources
     """Validate v2 tool_resources and return them as stored."""
     if resources is None:
         return None
-    if resources.file_search is not None and (
-        resources.file_search.vector_store_ids or resources.file_search.vector_stores
-    ):
-        raise InvalidRequest(
-            "Vector stores are not available on this server yet.",
-            param=f"{param}.file_search",
-        )
     if resources.code_interpreter is not None:
         require_files(session, tenant, resources.code_interpreter.file_ids,
                       f"{param}.code_interpreter.file_ids")
-    return resources.model_dump(exclude_none=True)
+    stored = resources.model_dump(exclude_none=True)
+    if resources.file_search is not None:
+        stored["file_search"] = file_search_resources(session, tenant, resources.file_search,
+                                                      f"{param}.file_search")
+    return stored
 
 
 def _validate(session: Session, tenant: str, version: Version, body: AssistantFields) -> None:
@@ -70,6 +68,7 @@ def _apply(session: Session, tenant: str, rec: AssistantRecord, body: AssistantF
         ts = now()
         rec.file_links = [{"id": f, "created_at": old.get(f, ts)}
                           for f in dict.fromkeys(body.file_ids or [])]
+        add_v1_files(session, tenant, [link["id"] for link in rec.file_links])
 
 
 def create(
@@ -116,6 +115,7 @@ def attach_file(session: Session, tenant: str, assistant_id: str, file_id: str) 
         raise InvalidRequest("An assistant can have at most 20 files attached.", param="file_id")
     link = {"id": file_id, "created_at": now()}
     rec.file_links = [*rec.file_links, link]
+    add_v1_files(session, tenant, [file_id])
     session.add(rec)
     return link
 

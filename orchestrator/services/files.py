@@ -12,6 +12,7 @@ from orchestrator.db import after_commit, unit_of_work
 from orchestrator.errors import InvalidRequest, NotFound
 from orchestrator.ids import new_id
 from orchestrator.models import FileRecord
+from orchestrator.retrieval.index import forget_file
 from orchestrator.schemas.file import (
     EXPIRY_ANCHORS,
     MAX_EXPIRY_SECONDS,
@@ -161,6 +162,7 @@ def delete(session: Session, tenant: str, file_id: str) -> None:
     """Delete the row now; remove the blob only once the deletion has committed."""
     rec = get(session, tenant, file_id)
     session.delete(rec)
+    forget_file(session, tenant, file_id)
     session.flush()
     key = rec.storage_key
     after_commit(session, lambda: _drop_blob(key))

@@ -20,6 +20,7 @@ from orchestrator.schemas.message import (
     ModifyMessage,
     TextPart,
 )
+from orchestrator.services import store_links
 from orchestrator.services.common import apply_metadata, get_owned, reject_field
 from orchestrator.services.files import require_files
 
@@ -128,11 +129,12 @@ def build(session: Session, tenant: str, version: Version, thread_id: str, body:
 def create(session: Session, tenant: str, version: Version, thread_id: str,
            body: CreateMessage) -> MessageRecord:
     """Add a message to the tenant's thread (not while a run is active on it)."""
-    get_thread(session, tenant, thread_id)
+    thread = get_thread(session, tenant, thread_id)
     ensure_unlocked(session, thread_id, for_run=False)
     rec = build(session, tenant, version, thread_id, body)
     session.add(rec)
     session.flush()
+    store_links.after_message(session, version, thread, rec)
     return rec
 
 

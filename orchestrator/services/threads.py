@@ -9,7 +9,7 @@ from orchestrator.ids import new_id
 from orchestrator.models import MessageRecord, ThreadRecord
 from orchestrator.schemas.common import Version
 from orchestrator.schemas.thread import CreateThread, ModifyThread
-from orchestrator.services import messages
+from orchestrator.services import messages, store_links
 from orchestrator.services.assistants import check_tool_resources
 from orchestrator.services.common import reject_field
 
@@ -38,6 +38,7 @@ def create(session: Session, tenant: str, version: Version, body: CreateThread,
     for msg in initial:
         session.add(msg)
         session.flush()  # one at a time, so `seq` follows the request's order
+        store_links.after_message(session, version, rec, msg)
     return rec
 
 

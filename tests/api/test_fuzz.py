@@ -94,6 +94,14 @@ def seed_ids(server: ApiServer) -> dict[str, str]:
                           json={"role": "user", "content": "seed"})
             if resp.status_code == 200:
                 ids["message_id"] = resp.json()["id"]
+        resp = c.post("/vector_stores", json={"name": "fuzz"})
+        if resp.status_code == 200:
+            ids["vector_store_id"] = resp.json()["id"]
+            if "file_id" in ids:
+                resp = c.post(f"/vector_stores/{ids['vector_store_id']}/file_batches",
+                              json={"file_ids": [ids["file_id"]]})
+                if resp.status_code == 200:
+                    ids["batch_id"] = resp.json()["id"]
         # A run on a thread of its own: it keeps that thread busy, not the one above.
         resp = c.post("/threads/runs", json={"assistant_id": ids["assistant_id"]})
         if resp.status_code == 200:

@@ -132,7 +132,7 @@ def test_delete_removes_thread_and_messages(client: openai.OpenAI, http: httpx.C
         ({"tool_resources": {"code_interpreter": {"file_ids": ["file-nope"]}}},
          "tool_resources.code_interpreter.file_ids[0]"),
         ({"tool_resources": {"file_search": {"vector_store_ids": ["vs_nope"]}}},
-         "tool_resources.file_search"),
+         "tool_resources.file_search.vector_store_ids[0]"),
         ({"tool_resources": {"browser": {}}}, "tool_resources.browser"),
         ({"surprise": 1}, "surprise"),
     ],

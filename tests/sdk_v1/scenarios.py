@@ -357,9 +357,51 @@ def runs() -> dict[str, Any]:
     }
 
 
+V1_QUESTION = "Which harbour does the Sablewick lighthouse guard?"
+V1_MESSAGE_QUESTION = "What is the password of the Orrin gate?"
+
+
+def _haystack(needle: str, words: int = 20_000) -> bytes:
+    """A long text with the needle sentence in the middle."""
+    filler = " ".join(f"Line {i} speaks of weather and roads." for i in range(words // 7))
+    return f"{filler}\n\n{needle}\n\n{filler}".encode()
+
+
+def _retrieval_run(client: OpenAI, asst_id: str, question: str,
+                   file_ids: list[str] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "user", "content": question}
+    if file_ids:
+        message["file_ids"] = file_ids
+    thread = client.beta.threads.create(messages=[message])  # type: ignore[list-item]
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst_id,
+                                                   poll_interval_ms=100)
+    _, steps = raw(client.beta.threads.runs.steps.with_raw_response.list(
+        thread_id=thread.id, run_id=run.id, order="asc"))
+    answer, answer_json = raw(client.beta.threads.messages.with_raw_response.list(
+        thread_id=thread.id, limit=1))
+    text = answer.data[0].content[0].text  # type: ignore[union-attr]
+    return {"status": run.status, "last_error": str(run.last_error), "steps": steps["data"],
+            "answer": text.value, "annotations": [a.model_dump() for a in text.annotations],
+            "answer_json": answer_json["data"][0]}
+
+
+def retrieval_runs() -> dict[str, Any]:
+    """v1 `retrieval` over an assistant's file_ids, then over a message's file_ids."""
+    client, _ = make_client()
+    kept = client.files.create(file=("guide.txt", _haystack(
+        "The Sablewick lighthouse guards the harbour of Port Elmore.")), purpose="assistants")
+    sent = client.files.create(file=("gate.txt", _haystack(
+        "The password of the Orrin gate is thistledown.")), purpose="assistants")
+    asst = client.beta.assistants.create(model="scripted-model", tools=[{"type": "retrieval"}],
+                                         file_ids=[kept.id])
+    return {"kept": kept.id, "sent": sent.id,
+            "assistant": _retrieval_run(client, asst.id, V1_QUESTION),
+            "message": _retrieval_run(client, asst.id, V1_MESSAGE_QUESTION, [sent.id])}
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, Any]]] = {
     f.__name__: f for f in (quickstart, retrieval, paging, update_delete, assistant_files,
-                            message_files, threads, not_found, runs)
+                            message_files, threads, not_found, runs, retrieval_runs)
 }
 
 

@@ -4,8 +4,11 @@ Run: python -m tests.support.model_server --port N [--delay-ms D]
 Control: POST /_script {"rules": [{"match": "text", "times": n|null, "reply": {...}}]} appends
 rules (one with "for_seconds": s applies for that long only, e.g. a 429 storm); a reply is
 {"content": str} | {"tool_calls": [{"name", "arguments"}]} | {"status": 429|500,
-"retry_after": s} | {"hang": s}, plus optional "delay_ms", "finish_reason", "usage". Without a
-matching rule it answers "Echo: <last user text>" (or "Tool said: …" after tool outputs).
+"retry_after": s} | {"hang": s} | {"quote_tool": keyword} (answer with the sentence of the
+last tool message that holds keyword, followed by its source marker), plus optional
+"delay_ms", "finish_reason", "usage". Without a matching rule it answers
+"Echo: <last user text>" (or "Tool said: …" after tool outputs).
+POST /v1/embeddings answers with hashed character-trigram vectors (a stand-in embedding model).
 GET /_requests lists every request body received, the most calls ever in flight at once and
 the 429s sent; POST /_reset clears rules and requests.
 """
@@ -16,7 +19,9 @@ import argparse
 import asyncio
 import itertools
 import json
+import re
 import time
+import zlib
 from typing import Any
 
 import uvicorn
@@ -52,6 +57,20 @@ def _pick(body: dict[str, Any]) -> dict[str, Any]:
         return {"content": "Tool said: " + " | ".join(outputs)}
     users = [m for m in messages if m.get("role") == "user"]
     return {"content": "Echo: " + (_text_of(users[-1]) if users else "")}
+
+
+def _quote_tool(messages: list[dict[str, Any]], keyword: str) -> str:
+    """Answer from the last tool message: the sentence holding `keyword`, then the marker of
+    the source it came from (file_search results arrive as "【n:i†name】 ..." blocks)."""
+    tools = [_text_of(m) for m in messages if m.get("role") == "tool"]
+    blocks = re.split(r"\n(?=【)", tools[-1]) if tools else []
+    for block in blocks:
+        marker = re.match(r"【\d+:\d+†[^】]*】", block)
+        if marker and keyword.lower() in block.lower():
+            sentences = re.split(r"(?<=[.!?])\s+", block[marker.end():].split("\n", 1)[-1])
+            quote = next(s for s in sentences if keyword.lower() in s.lower())
+            return f"{quote.strip()} {marker.group(0)}"
+    return f"The files say nothing about {keyword}."
 
 
 def _usage(body: dict[str, Any], reply: dict[str, Any]) -> dict[str, int]:
@@ -90,6 +109,8 @@ async def completions(request: Request) -> JSONResponse | StreamingResponse:
 
 async def _answer(body: dict[str, Any]) -> JSONResponse | StreamingResponse:
     reply = _pick(body)
+    if "quote_tool" in reply:
+        reply["content"] = _quote_tool(body.get("messages", []), str(reply["quote_tool"]))
     delay = reply.get("delay_ms", STATE["delay_ms"]) / 1000
     if reply.get("hang"):
         await asyncio.sleep(float(reply["hang"]))
@@ -149,6 +170,34 @@ async def _stream(cid: str, body: dict[str, Any], reply: dict[str, Any],
     yield "data: [DONE]\n\n"
 
 
+EMBED_DIMS = 256
+
+
+def _embedding(text: str) -> list[float]:
+    """A deterministic stand-in embedding: hashed character trigrams of each word, unit length
+    (so it matches misspellings and word forms that share most trigrams, unlike word search)."""
+    vec = [0.0] * EMBED_DIMS
+    for word in re.findall(r"\w+", text.lower()):
+        padded = f"#{word}#"
+        for i in range(len(padded) - 2):
+            vec[zlib.crc32(padded[i:i + 3].encode()) % EMBED_DIMS] += 1.0
+    norm = sum(v * v for v in vec) ** 0.5 or 1.0
+    return [v / norm for v in vec]
+
+
+@app.post("/v1/embeddings")
+async def embeddings(request: Request) -> dict[str, Any]:
+    """OpenAI's embeddings endpoint (float encoding), with the stand-in embedding above."""
+    body = await request.json()
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    STATE["embedding_inputs"] = STATE.get("embedding_inputs", 0) + len(texts)
+    tokens = sum(len(t.split()) for t in texts)
+    return {"object": "list", "model": body.get("model", "scripted-embed"),
+            "data": [{"object": "embedding", "index": i, "embedding": _embedding(t)}
+                     for i, t in enumerate(texts)],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
 @app.post("/_script")
 async def script(request: Request) -> dict[str, int]:
     """Append rules."""
@@ -165,7 +214,8 @@ async def script(request: Request) -> dict[str, int]:
 @app.get("/_requests")
 async def requests_seen() -> dict[str, Any]:
     """Every request body received so far."""
-    return {key: STATE[key] for key in ("calls", "requests", "max_in_flight", "limited")}
+    return {**{key: STATE[key] for key in ("calls", "requests", "max_in_flight", "limited")},
+            "embedding_inputs": STATE.get("embedding_inputs", 0)}
 
 
 @app.post("/_reset")
