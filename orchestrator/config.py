@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     worker_concurrency: int = 200
     model_max_concurrency: int = 0  # per worker process; 0 = as many as the pool allows
 
+    # Batches (orchestrator/batches): a tenant's queued + in_progress runs stay below this.
+    batch_max_in_flight: int = 400
+    batch_feed_chunk: int = 500  # most lines turned into runs per batch per tick
+    batch_feed_interval: float = 1.0  # seconds between `batches.feed` ticks on beat
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -28,7 +28,7 @@ def producer() -> Celery:
     return app
 
 
-QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance"}
+QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance", "batches.feed": "maintenance"}
 
 
 def send(name: str, *args: Any, countdown: float | None = None) -> None:

@@ -17,11 +17,13 @@ QUEUES = ("runs", "sandbox", "webhooks", "maintenance")
 def make_app() -> Celery:
     """Build the Celery app from Settings."""
     s = get_settings()
-    app = Celery("orchestrator", broker=s.redis_url, include=["workers.tasks.runs"])
+    app = Celery("orchestrator", broker=s.redis_url,
+                 include=["workers.tasks.runs", "workers.tasks.batches"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",
-        task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"}},
+        task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"},
+                     "batches.feed": {"queue": "maintenance"}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
@@ -47,6 +49,9 @@ def make_app() -> Celery:
         beat_schedule={
             "runs.sweep": {"task": "runs.sweep", "schedule": s.sweep_interval,
                            "options": {"queue": "maintenance", "expires": s.sweep_interval * 5}},
+            "batches.feed": {"task": "batches.feed", "schedule": s.batch_feed_interval,
+                             "options": {"queue": "maintenance",
+                                         "expires": s.batch_feed_interval * 5}},
         },
     )
     return app

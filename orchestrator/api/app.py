@@ -5,11 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from orchestrator.api import errors
-from orchestrator.api.routes import assistants, files, health, messages, runs, steps, threads
+from orchestrator.api.routes import (
+    assistants,
+    batches,
+    files,
+    health,
+    messages,
+    runs,
+    steps,
+    threads,
+)
 
 # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
 API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
-               files.router]
+               files.router, batches.router]
 
 
 def create_app() -> FastAPI:

@@ -1,0 +1,28 @@
+"""batches.feed: admission-controlled feed of batch lines into runs (on beat, and on demand)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from redis.exceptions import LockError
+
+from orchestrator.batches.feeder import tick
+from orchestrator.config import get_settings
+from orchestrator.redis_client import get_redis
+from workers.celery_app import app
+
+
+@app.task(name="batches.feed", queue="maintenance")
+def feed() -> str:
+    """Feed, cancel and finalize live batches (one feeder at a time)."""
+    interval = get_settings().batch_feed_interval
+    lock = get_redis().lock("orch:lock:batches.feed", timeout=max(60.0, interval * 30),
+                            blocking=False)
+    if not lock.acquire(blocking=False):
+        return "another feeder is running"
+    try:
+        r = tick()
+        return f"fed={r.fed} refused={r.refused} cancelled={r.cancelled} finished={r.finished}"
+    finally:
+        with contextlib.suppress(LockError):
+            lock.release()
