@@ -18,7 +18,7 @@ def make_app() -> Celery:
     """Build the Celery app from Settings."""
     s = get_settings()
     app = Celery("orchestrator", broker=s.redis_url,
-                 include=["workers.tasks.runs", "workers.tasks.batches"])
+                 include=["workers.tasks.runs", "workers.tasks.batches", "workers.metrics"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",

@@ -11,6 +11,7 @@ from orchestrator.api.routes import (
     files,
     health,
     messages,
+    metrics,
     runs,
     steps,
     threads,
@@ -30,6 +31,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/v1")
     return app
