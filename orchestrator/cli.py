@@ -141,7 +141,9 @@ def cmd_flower(args: argparse.Namespace) -> None:
     auth = get_settings().flower_basic_auth
     if not auth and not _is_loopback(args.address):
         sys.exit(f"refusing to serve Flower on {args.address} without ORCH_FLOWER_BASIC_AUTH")
-    argv = ["flower", f"--port={args.port}", f"--address={args.address}"]
+    # Show each task's arguments: our tasks carry the run id there.
+    argv = ["flower", f"--port={args.port}", f"--address={args.address}",
+            "--tasks_columns=name,uuid,state,args,result,received,runtime,worker"]
     if auth:
         argv.append(f"--basic-auth={auth}")
     app.start(argv)
