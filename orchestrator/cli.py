@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     worker = sub.add_parser("worker", help="Celery worker for runs, webhooks and maintenance")
-    worker.add_argument("--queues", default="runs,webhooks,maintenance")
+    worker.add_argument("--queues", default="runs,batch,webhooks,maintenance")
     worker.add_argument("--concurrency", type=int, default=0,
                         help="model calls in flight (default ORCH_WORKER_CONCURRENCY, 200)")
     worker.add_argument("--pool", default="", choices=["", "threads", "prefork", "solo"],

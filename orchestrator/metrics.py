@@ -23,7 +23,7 @@ from orchestrator.models import BatchRecord, RunRecord
 from orchestrator.redis_client import get_redis
 from orchestrator.runs.status import RunStatus
 
-QUEUES = ("runs", "sandbox", "webhooks", "maintenance")
+QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 STEP_KEY = "orch:metrics:step_seconds"
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                 120.0, math.inf)

@@ -11,7 +11,7 @@ from kombu import Queue
 
 from orchestrator.config import get_settings
 
-QUEUES = ("runs", "sandbox", "webhooks", "maintenance")
+QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 
 
 def make_app() -> Celery:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from orchestrator import jobs
 from orchestrator.batches import counts as q
 from orchestrator.batches.cas import cas, move
 from orchestrator.batches.output import write_files
@@ -28,6 +29,7 @@ from orchestrator.runs.status import RunStatus
 from orchestrator.schemas.run import CreateRun, CreateThreadAndRun
 
 CANCEL_CHUNK = 500
+BATCH_QUEUE = "batch"
 
 
 @dataclass
@@ -77,6 +79,9 @@ def _feed(session: Session, batch: BatchRecord, report: FeedReport) -> None:
     ).order_by(col(BatchRequestRecord.line)).limit(min(room, s.batch_feed_chunk))).all())
     if not todo:
         return
+    # First steps of batch runs wait in their own queue: workers take from `runs` and `batch`
+    # in turn, so an interactive run never queues behind the batch's backlog.
+    jobs.route(session, "runs.advance", BATCH_QUEUE)
     for req in todo:
         if req.run_id is None and req.error is None:
             req.run_id = _start(session, req, batch.tenant)
