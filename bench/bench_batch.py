@@ -7,7 +7,11 @@ against ORCH_BATCH_MAX_IN_FLIGHT, the create-and-poll latency of one interactive
 midway, and the peak RSS of the API and worker processes.
 
     python -m bench.bench_batch [--questions 1000] [--model-ms 1000] [--backend sqlite|postgres]
-                                [--max-in-flight 400] [--worker-concurrency 200]
+                                [--max-in-flight 400] [--worker-concurrency 200] [--ratio]
+
+--ratio also measures no-op Celery tasks/s on the same broker with the same pool and
+concurrency afterwards (bench/bench_runs.py's measure_noop) and reports runs/s over it; with
+--model-ms 0 that is the issue's "batch runs per second as a ratio to no-op tasks".
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 import openai
 from sqlalchemy import create_engine, text
 
+from bench.bench_runs import measure_noop, stop_workers
 from bench.common import machine_info, write_results
 from tests.support.servers import postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
@@ -106,6 +111,7 @@ def main() -> None:
     ap.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--max-in-flight", type=int, default=400)
     ap.add_argument("--worker-concurrency", type=int, default=200)
+    ap.add_argument("--ratio", action="store_true")
     ap.add_argument("--redis-url", default=os.environ.get(
         "ORCH_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{random.randint(1, 13)}"))
     args = ap.parse_args()
@@ -118,6 +124,12 @@ def main() -> None:
         st.model.script(delay_ms=args.model_ms)
         time.sleep(3)  # the worker connects
         figures = run(st, args.questions)
+        if args.ratio:
+            stop_workers(st)
+            noop = measure_noop(st, 1000, ["--pool", "threads", "--concurrency",
+                                           str(args.worker_concurrency)], 3)
+            figures["noop_tasks_per_s"] = noop["tasks_per_s"]
+            figures["ratio_to_noop"] = round(figures["runs_per_s"] / noop["tasks_per_s"], 3)
     figures.update(backend=args.backend, model_ms=args.model_ms,
                    max_in_flight=args.max_in_flight,
                    worker_concurrency=args.worker_concurrency)

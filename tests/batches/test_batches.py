@@ -196,3 +196,29 @@ def test_create_refusals(sdk: openai.OpenAI, assistant: Any) -> None:
                            completion_window="24h")
     with pytest.raises(openai.NotFoundError):
         sdk.batches.retrieve("batch_nope")
+
+
+def test_batch_runs_wait_in_their_own_queue_and_the_sweeper_leaves_them(
+        sdk: openai.OpenAI, assistant: Any, pipeline: Stack) -> None:
+    import redis
+
+    for proc in list(pipeline.workers):
+        pipeline.kill_group(proc)
+        pipeline.workers.remove(proc)
+    feeder_only = pipeline.start_worker("--queues", "maintenance", "--concurrency", "2")
+    queue = redis.Redis.from_url(pipeline.env["ORCH_REDIS_URL"])
+    try:
+        batch = sdk.batches.create(
+            input_file_id=upload(sdk, [batch_line(f"w-{i}", assistant.id, f"waiting {i}")
+                                       for i in range(IN_FLIGHT + 10)]),
+            endpoint="/v1/threads/runs", completion_window="24h")  # type: ignore[arg-type]
+        wait_for(lambda: queue.llen("batch") == IN_FLIGHT, timeout=20)
+        time.sleep(7)  # past ORCH_QUEUED_STALE_SECONDS=5: several sweeps and feeds
+        assert queue.llen("batch") == IN_FLIGHT, "fed past the cap, or re-sent by the sweeper"
+        assert queue.llen("runs") == 0
+    finally:
+        pipeline.kill_group(feeder_only)
+        pipeline.workers.remove(feeder_only)
+        pipeline.start_worker("--concurrency", "64")
+    done = _wait_final(sdk, batch.id, timeout=60)
+    assert done.status == "completed" and done.request_counts.completed == IN_FLIGHT + 10  # type: ignore[union-attr]
