@@ -8,6 +8,7 @@ midway, and the peak RSS of the API and worker processes.
 
     python -m bench.bench_batch [--questions 1000] [--model-ms 1000] [--backend sqlite|postgres]
                                 [--max-in-flight 400] [--worker-concurrency 200] [--ratio]
+                                [--feeder-worker]
 
 --ratio also measures no-op Celery tasks/s on the same broker with the same pool and
 concurrency afterwards (bench/bench_runs.py's measure_noop) and reports runs/s over it; with
@@ -112,6 +113,8 @@ def main() -> None:
     ap.add_argument("--max-in-flight", type=int, default=400)
     ap.add_argument("--worker-concurrency", type=int, default=200)
     ap.add_argument("--ratio", action="store_true")
+    ap.add_argument("--feeder-worker", action="store_true",
+                    help="maintenance (the feeder) in its own worker process")
     ap.add_argument("--redis-url", default=os.environ.get(
         "ORCH_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{random.randint(1, 13)}"))
     args = ap.parse_args()
@@ -120,7 +123,12 @@ def main() -> None:
     db = postgres_database() if args.backend == "postgres" else sqlite_database(work)
     with db as url, stack(url, work, args.redis_url, workers=0,
                           ORCH_BATCH_MAX_IN_FLIGHT=str(args.max_in_flight)) as st:
-        st.start_worker("--concurrency", str(args.worker_concurrency))
+        if args.feeder_worker:
+            st.start_worker("--concurrency", str(args.worker_concurrency),
+                            "--queues", "runs,batch")
+            st.start_worker("--concurrency", "2", "--queues", "maintenance", name="feeder")
+        else:
+            st.start_worker("--concurrency", str(args.worker_concurrency))
         st.model.script(delay_ms=args.model_ms)
         time.sleep(3)  # the worker connects
         figures = run(st, args.questions)
@@ -130,7 +138,7 @@ def main() -> None:
                                            str(args.worker_concurrency)], 3)
             figures["noop_tasks_per_s"] = noop["tasks_per_s"]
             figures["ratio_to_noop"] = round(figures["runs_per_s"] / noop["tasks_per_s"], 3)
-    figures.update(backend=args.backend, model_ms=args.model_ms,
+    figures.update(backend=args.backend, feeder_worker=args.feeder_worker, model_ms=args.model_ms,
                    max_in_flight=args.max_in_flight,
                    worker_concurrency=args.worker_concurrency)
     for k, v in figures.items():

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
 
     # Batches (orchestrator/batches): a tenant's queued + in_progress runs stay below this.
     batch_max_in_flight: int = 400
-    batch_feed_chunk: int = 500  # most lines turned into runs per batch per tick
+    batch_feed_chunk: int = 200  # most lines turned into runs per batch per tick
     batch_feed_interval: float = 1.0  # seconds between `batches.feed` ticks on beat
     # `orchestrator batch` (a client of a running server) and `orchestrator flower`.
     client_base_url: str = Field(default="http://127.0.0.1:8000/v1",

@@ -6,10 +6,13 @@ import contextlib
 
 from redis.exceptions import LockError
 
+from orchestrator import jobs
 from orchestrator.batches.feeder import tick
 from orchestrator.config import get_settings
 from orchestrator.redis_client import get_redis
 from workers.celery_app import app
+
+FOLLOW_UP_SECONDS = 0.2
 
 
 @app.task(name="batches.feed", queue="maintenance")
@@ -22,6 +25,8 @@ def feed() -> str:
         return "another feeder is running"
     try:
         r = tick()
+        if r.fed:  # more may fit soon: look again before the next beat tick
+            jobs.send("batches.feed", countdown=min(interval, FOLLOW_UP_SECONDS))
         return f"fed={r.fed} refused={r.refused} cancelled={r.cancelled} finished={r.finished}"
     finally:
         with contextlib.suppress(LockError):
