@@ -222,3 +222,36 @@ def test_batch_runs_wait_in_their_own_queue_and_the_sweeper_leaves_them(
         pipeline.start_worker("--concurrency", "64")
     done = _wait_final(sdk, batch.id, timeout=60)
     assert done.status == "completed" and done.request_counts.completed == IN_FLIGHT + 10  # type: ignore[union-attr]
+
+
+def test_worker_killed_mid_batch_every_line_answered_once(
+        sdk: openai.OpenAI, assistant: Any, pipeline: Stack) -> None:
+    pipeline.model.script({"match": "crash question", "reply": {"delay_ms": 200,
+                                                                 "content": "survived"}})
+    n = 200
+    batch = sdk.batches.create(
+        input_file_id=upload(sdk, [batch_line(f"k-{i}", assistant.id, f"crash question {i}")
+                                   for i in range(n)]),
+        endpoint="/v1/threads/runs", completion_window="24h")  # type: ignore[arg-type]
+    for threshold in (30, 100):
+        wait_for(lambda t=threshold: sdk.batches.retrieve(batch.id).request_counts.completed  # type: ignore[union-attr]
+                 >= t, timeout=90)
+        for proc in list(pipeline.workers):  # the feeder and the runs go down together
+            pipeline.kill_group(proc)
+            pipeline.workers.remove(proc)
+        pipeline.start_worker("--concurrency", "64")
+    done = _wait_final(sdk, batch.id, timeout=120)
+    assert done.status == "completed" and done.request_counts.completed == n  # type: ignore[union-attr]
+    out = read_jsonl(sdk, done.output_file_id)
+    assert sorted(x["custom_id"] for x in out) == sorted(f"k-{i}" for i in range(n))
+    assert all(len(x["response"]["body"]["messages"]) == 1 for x in out)
+    linked = ("SELECT count(*) FROM batch_requests WHERE batch_id = :b")
+    assert db_scalar(pipeline, linked + " AND run_id IS NOT NULL", b=batch.id) == n
+    threads = ("SELECT count(*) FROM runs WHERE thread_id IN (SELECT runs.thread_id FROM runs"
+               " JOIN batch_requests ON batch_requests.run_id = runs.id"
+               " WHERE batch_requests.batch_id = :b)")
+    assert db_scalar(pipeline, threads, b=batch.id) == n  # no stray second run anywhere
+    answers = ("SELECT count(*) FROM messages JOIN batch_requests ON"
+               " batch_requests.run_id = messages.run_id WHERE batch_requests.batch_id = :b"
+               " AND messages.role = 'assistant'")
+    assert db_scalar(pipeline, answers, b=batch.id) == n  # exactly one answer per line

@@ -13,13 +13,16 @@ from orchestrator.redis_client import get_redis
 from workers.celery_app import app
 
 FOLLOW_UP_SECONDS = 0.2
+LOCK_SECONDS = 10.0
 
 
 @app.task(name="batches.feed", queue="maintenance")
 def feed() -> str:
     """Feed, cancel and finalize live batches (one feeder at a time)."""
     interval = get_settings().batch_feed_interval
-    lock = get_redis().lock("orch:lock:batches.feed", timeout=max(60.0, interval * 30),
+    # Short: a killed feeder's lock must not stall every batch for long; a tick that outlives
+    # it meets a second feeder only at the cursor's compare-and-set.
+    lock = get_redis().lock("orch:lock:batches.feed", timeout=max(LOCK_SECONDS, interval * 5),
                             blocking=False)
     if not lock.acquire(blocking=False):
         return "another feeder is running"
