@@ -67,9 +67,10 @@ def parse_line(number: int, raw: bytes, seen: set[str]) -> Line:
     if not isinstance(item, dict):
         raise bad_line(number, "expected a JSON object.")
     custom_id = item.get("custom_id")
-    if not isinstance(custom_id, str) or not custom_id or len(custom_id) > MAX_CUSTOM_ID:
+    if (not isinstance(custom_id, str) or not custom_id or len(custom_id) > MAX_CUSTOM_ID
+            or "\x00" in custom_id):
         raise bad_line(number, "'custom_id' must be a non-empty string of at most "
-                               f"{MAX_CUSTOM_ID} characters.")
+                               f"{MAX_CUSTOM_ID} characters (no NUL).")
     if custom_id in seen:
         raise bad_line(number, f"duplicate custom_id '{custom_id}'.")
     seen.add(custom_id)

@@ -198,6 +198,18 @@ def test_create_refusals(sdk: openai.OpenAI, assistant: Any) -> None:
         sdk.batches.retrieve("batch_nope")
 
 
+def _queued_run_ids(queue: Any, name: str) -> set[str]:
+    """Run ids of the runs.advance messages waiting in a Celery queue (kombu's Redis list)."""
+    import base64
+
+    found = set()
+    for raw in queue.lrange(name, 0, -1):
+        message = json.loads(raw)
+        if message.get("headers", {}).get("task") == "runs.advance":
+            found.add(json.loads(base64.b64decode(message["body"]))[0][0])
+    return found
+
+
 def test_batch_runs_wait_in_their_own_queue_and_the_sweeper_leaves_them(
         sdk: openai.OpenAI, assistant: Any, pipeline: Stack) -> None:
     import redis
@@ -214,8 +226,14 @@ def test_batch_runs_wait_in_their_own_queue_and_the_sweeper_leaves_them(
             endpoint="/v1/threads/runs", completion_window="24h")  # type: ignore[arg-type]
         wait_for(lambda: queue.llen("batch") == IN_FLIGHT, timeout=20)
         time.sleep(7)  # past ORCH_QUEUED_STALE_SECONDS=5: several sweeps and feeds
-        assert queue.llen("batch") == IN_FLIGHT, "fed past the cap, or re-sent by the sweeper"
-        assert queue.llen("runs") == 0
+        assert queue.llen("batch") == IN_FLIGHT, "fed past the cap"
+        ours = _queued_run_ids(queue, "batch")
+        assert len(ours) == IN_FLIGHT
+        linked = db_scalar(pipeline, "SELECT count(*) FROM batch_requests WHERE batch_id = :b"
+                                     " AND run_id IS NOT NULL", b=batch.id)
+        assert linked == IN_FLIGHT
+        resent = ours & _queued_run_ids(queue, "runs")
+        assert not resent, f"the sweeper re-sent waiting batch runs: {sorted(resent)[:3]}"
     finally:
         pipeline.kill_group(feeder_only)
         pipeline.workers.remove(feeder_only)
@@ -255,3 +273,43 @@ def test_worker_killed_mid_batch_every_line_answered_once(
                " batch_requests.run_id = messages.run_id WHERE batch_requests.batch_id = :b"
                " AND messages.role = 'assistant'")
     assert db_scalar(pipeline, answers, b=batch.id) == n  # exactly one answer per line
+
+
+def test_lines_on_existing_threads(sdk: openai.OpenAI, assistant: Any, pipeline: Stack) -> None:
+    first = sdk.beta.threads.create(messages=[{"role": "user", "content": "earlier talk"}])
+    second = sdk.beta.threads.create()
+
+    def on(thread_id: str, cid: str, question: str) -> dict[str, Any]:
+        return {"custom_id": cid, "method": "POST", "url": f"/v1/threads/{thread_id}/runs",
+                "body": {"assistant_id": assistant.id, "additional_messages": [
+                    {"role": "user", "content": question}]}}
+
+    lines = [on(first.id, "t-1", "follow-up one"), on(second.id, "t-2", "fresh two"),
+             on(first.id, "t-3", "same thread again"),
+             batch_line("t-4", assistant.id, "new thread four")]
+    batch = sdk.batches.create(input_file_id=upload(sdk, lines), endpoint="/v1/threads/runs",  # type: ignore[arg-type]
+                               completion_window="24h")
+    done = _wait_final(sdk, batch.id, timeout=60)
+    assert done.status == "completed", done
+    out = {x["custom_id"]: x for x in read_jsonl(sdk, done.output_file_id)}
+    errors = {x["custom_id"]: x for x in read_jsonl(sdk, done.error_file_id)}
+    assert out["t-1"]["response"]["body"]["thread_id"] == first.id
+    assert out["t-2"]["response"]["body"]["thread_id"] == second.id
+    assert out["t-4"]["response"]["body"]["thread_id"] not in (first.id, second.id)
+    history = sdk.beta.threads.messages.list(thread_id=first.id, order="asc").data
+    assert [m.content[0].text.value for m in history][:3] == [  # type: ignore[union-attr]
+        "earlier talk", "follow-up one", "Echo: follow-up one"]
+    # Line 3 names the thread of line 1, fed in the same chunk: the run service's thread lock
+    # refuses it, the chunk is fed again without it, and the error file says why.
+    refused = errors["t-3"]
+    assert refused["response"]["status_code"] == 400
+    assert "already has an active run" in refused["error"]["message"]
+    assert refused["response"]["body"]["error"]["type"] == "invalid_request_error"
+    assert done.request_counts.failed == 1  # type: ignore[union-attr]
+    assert len(out) + len(errors) == 4
+
+
+def test_nul_in_custom_id_is_refused(sdk: openai.OpenAI, assistant: Any) -> None:
+    with pytest.raises(openai.BadRequestError, match="line 1:"):
+        sdk.batches.create(input_file_id=upload(sdk, [batch_line("a\x00b", assistant.id, "x")]),
+                           endpoint="/v1/threads/runs", completion_window="24h")  # type: ignore[arg-type]
