@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,20 +103,37 @@ def _missing(session: Session, model: Any, tenant: str, ids: set[str]) -> set[st
     return ids - found
 
 
-def parse_file(session: Session, tenant: str, chunks: Iterable[bytes]) -> list[Line]:
-    """Every line of the input, validated, with its assistant and thread known to the tenant."""
+def parse_file(session: Session, tenant: str, chunks: Iterable[bytes],
+               sink: Callable[[list[Line]], None], chunk: int = 1000) -> int:
+    """Validate every line, handing them to `sink` in chunks as they come; the line count.
+
+    Memory stays proportional to the distinct ids, not to the file: the caller inserts each
+    chunk, and a later bad line (or an unknown assistant / thread) rolls all of it back.
+    """
     seen: set[str] = set()
-    parsed = [parse_line(number, raw, seen) for number, raw in lines_of(chunks)]
-    if not parsed:
+    assistants: dict[str, int] = {}  # id -> first line naming it
+    threads: dict[str, int] = {}
+    pending: list[Line] = []
+    count = 0
+    for number, raw in lines_of(chunks):
+        line = parse_line(number, raw, seen)
+        assistants.setdefault(line.body["assistant_id"], line.line)
+        if line.thread_id:
+            threads.setdefault(line.thread_id, line.line)
+        pending.append(line)
+        count += 1
+        if len(pending) >= chunk:
+            sink(pending)
+            pending = []
+    if not count:
         raise InvalidRequest("The batch input file is empty.", param="input_file_id",
                              code="invalid_batch_input")
-    unknown = _missing(session, AssistantRecord, tenant,
-                       {p.body["assistant_id"] for p in parsed})
-    unknown_threads = _missing(session, ThreadRecord, tenant,
-                               {p.thread_id for p in parsed if p.thread_id})
-    for p in parsed:
-        if p.body["assistant_id"] in unknown:
-            raise bad_line(p.line, f"No assistant found with id '{p.body['assistant_id']}'.")
-        if p.thread_id in unknown_threads:
-            raise bad_line(p.line, f"No thread found with id '{p.thread_id}'.")
-    return parsed
+    if pending:
+        sink(pending)
+    problems = [(assistants[a], f"No assistant found with id '{a}'.")
+                for a in _missing(session, AssistantRecord, tenant, set(assistants))]
+    problems += [(threads[t], f"No thread found with id '{t}'.")
+                 for t in _missing(session, ThreadRecord, tenant, set(threads))]
+    if problems:
+        raise bad_line(*min(problems))
+    return count

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import insert
 from sqlmodel import Session
 
 from orchestrator import jobs
 from orchestrator.batches.cas import move
-from orchestrator.batches.parse import ENDPOINT, parse_file
+from orchestrator.batches.parse import ENDPOINT, Line, parse_file
 from orchestrator.batches.status import CANCELLABLE, BatchStatus
 from orchestrator.errors import InvalidRequest, NotFound
 from orchestrator.ids import new_id
@@ -48,20 +46,25 @@ def create(session: Session, tenant: str, body: CreateBatch) -> BatchRecord:
         raise InvalidRequest(f"File {source.id} has purpose '{source.purpose}'; a batch input"
                              " file must be uploaded with purpose 'batch'.",
                              param="input_file_id")
-    lines = parse_file(session, tenant, get_store().reader(source.storage_key))
     created = now()
     batch = BatchRecord(
         id=new_id("batch"), tenant=tenant, created_at=created, endpoint=body.endpoint,
         input_file_id=source.id, completion_window=body.completion_window,
-        status=BatchStatus.VALIDATING.value, meta=body.metadata, total=len(lines),
+        status=BatchStatus.VALIDATING.value, meta=body.metadata,
         expires_at=created + WINDOWS[body.completion_window])
     session.add(batch)
     session.flush()
-    rows: list[dict[str, Any]] = [
-        {"batch_id": batch.id, "line": ln.line, "custom_id": ln.custom_id,
-         "thread_id": ln.thread_id, "body": ln.body} for ln in lines]
-    for i in range(0, len(rows), INSERT_CHUNK):
-        session.connection().execute(insert(BatchRequestRecord), rows[i:i + INSERT_CHUNK])
+
+    def insert_lines(lines: list[Line]) -> None:
+        session.connection().execute(insert(BatchRequestRecord), [
+            {"batch_id": batch.id, "line": ln.line, "custom_id": ln.custom_id,
+             "thread_id": ln.thread_id, "body": ln.body} for ln in lines])
+
+    # Any bad line raises: the unit of work rolls back the batch and every line inserted.
+    batch.total = parse_file(session, tenant, get_store().reader(source.storage_key),
+                             insert_lines, INSERT_CHUNK)
+    session.add(batch)
+    session.flush()
     jobs.enqueue(session, "batches.feed")
     return batch
 
