@@ -69,6 +69,16 @@ def db_scalar(pipeline: Stack, sql: str, **params: Any) -> Any:
         engine.dispose()
 
 
+def db_execute(pipeline: Stack, sql: str, **params: Any) -> None:
+    """Change the pipeline's database directly (only to stand in for the passage of time)."""
+    engine = create_engine(pipeline.api.env["ORCH_DATABASE_URL"])
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
 def read_jsonl(sdk: openai.OpenAI, file_id: str | None) -> list[dict[str, Any]]:
     """A batch output / error file's lines."""
     if file_id is None:

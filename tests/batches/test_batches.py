@@ -9,7 +9,14 @@ from typing import Any
 import openai
 import pytest
 
-from tests.batches.conftest import IN_FLIGHT, batch_line, db_scalar, read_jsonl, upload
+from tests.batches.conftest import (
+    IN_FLIGHT,
+    batch_line,
+    db_execute,
+    db_scalar,
+    read_jsonl,
+    upload,
+)
 from tests.support.stack import Stack
 from tests.workers.conftest import wait_for
 
@@ -313,3 +320,25 @@ def test_nul_in_custom_id_is_refused(sdk: openai.OpenAI, assistant: Any) -> None
     with pytest.raises(openai.BadRequestError, match="line 1:"):
         sdk.batches.create(input_file_id=upload(sdk, [batch_line("a\x00b", assistant.id, "x")]),
                            endpoint="/v1/threads/runs", completion_window="24h")  # type: ignore[arg-type]
+
+
+def test_batch_past_its_window_expires(sdk: openai.OpenAI, assistant: Any,
+                                       pipeline: Stack) -> None:
+    pipeline.model.script({"match": "late question", "reply": {"delay_ms": 400,
+                                                                "content": "late"}})
+    n = 120
+    batch = sdk.batches.create(
+        input_file_id=upload(sdk, [batch_line(f"e-{i}", assistant.id, f"late question {i}")
+                                   for i in range(n)]),
+        endpoint="/v1/threads/runs", completion_window="24h")  # type: ignore[arg-type]
+    wait_for(lambda: sdk.batches.retrieve(batch.id).request_counts.completed >= 5,  # type: ignore[union-attr]
+             timeout=60)
+    # Stand in for 24 hours passing: the window ends now.
+    db_execute(pipeline, "UPDATE batches SET expires_at = created_at - 1 WHERE id = :b",
+               b=batch.id)
+    done = _wait_final(sdk, batch.id, timeout=60)
+    assert done.status == "expired" and done.expired_at and done.cancelled_at is None
+    counts = done.request_counts
+    assert counts is not None and 5 <= counts.completed < n
+    assert len(read_jsonl(sdk, done.output_file_id)) == counts.completed
+    assert db_scalar(pipeline, ACTIVE_BATCH_RUNS, b=batch.id) == 0
