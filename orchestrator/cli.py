@@ -1,4 +1,4 @@
-"""The `orchestrator` command: api, migrate, worker, beat, dev."""
+"""The `orchestrator` command: api, migrate, worker, beat, dev, batch, flower."""
 
 from __future__ import annotations
 
@@ -115,6 +115,40 @@ def cmd_dev(args: argparse.Namespace) -> None:
     stop()
 
 
+def cmd_batch(args: argparse.Namespace) -> None:
+    """Submit a questions file as a batch against a running server and write the answers."""
+    from orchestrator.batches.client import Options, run
+    from orchestrator.batches.questions import QuestionsError
+
+    s = get_settings()
+    key = args.api_key or s.client_api_key or (
+        DEV_KEY_FILE.read_text().strip() if DEV_KEY_FILE.exists() else "")
+    if not key:
+        sys.exit("no API key: pass --api-key, set OPENAI_API_KEY, or run the dev server")
+    output = Path(args.output or Path(args.questions).with_suffix(".answers.jsonl"))
+    try:
+        code = run(Options(Path(args.questions), args.assistant, output,
+                           args.base_url or s.client_base_url, key, args.poll))
+    except QuestionsError as exc:
+        sys.exit(str(exc))
+    sys.exit(code)
+
+
+def cmd_flower(args: argparse.Namespace) -> None:
+    """Flower on our Celery app (workers send task events: -E)."""
+    from workers.celery_app import app
+
+    auth = get_settings().flower_basic_auth
+    if not auth and not _is_loopback(args.address):
+        sys.exit(f"refusing to serve Flower on {args.address} without ORCH_FLOWER_BASIC_AUTH")
+    # Show each task's arguments: our tasks carry the run id there.
+    argv = ["flower", f"--port={args.port}", f"--address={args.address}",
+            "--tasks_columns=name,uuid,state,args,result,received,runtime,worker"]
+    if auth:
+        argv.append(f"--basic-auth={auth}")
+    app.start(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="orchestrator", description=__doc__)
@@ -133,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     worker = sub.add_parser("worker", help="Celery worker for runs, webhooks and maintenance")
-    worker.add_argument("--queues", default="runs,webhooks,maintenance")
+    worker.add_argument("--queues", default="runs,batch,webhooks,maintenance")
     worker.add_argument("--concurrency", type=int, default=0,
                         help="model calls in flight (default ORCH_WORKER_CONCURRENCY, 200)")
     worker.add_argument("--pool", default="", choices=["", "threads", "prefork", "solo"],
@@ -151,6 +185,20 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000)
     dev.add_argument("--concurrency", type=int, default=32)
     dev.set_defaults(func=cmd_dev)
+
+    batch = sub.add_parser("batch", help="answer a file of questions as a batch (client)")
+    batch.add_argument("questions", help="plain text (one a line), CSV (question[, id]) or JSONL")
+    batch.add_argument("--assistant", required=True, help="assistant id answering them")
+    batch.add_argument("-o", "--output", default="", help="answers JSONL (default: next to input)")
+    batch.add_argument("--base-url", default="", help="server URL (default ORCH_BASE_URL)")
+    batch.add_argument("--api-key", default="", help="API key (default OPENAI_API_KEY)")
+    batch.add_argument("--poll", type=float, default=1.0, help="seconds between progress polls")
+    batch.set_defaults(func=cmd_batch)
+
+    flower = sub.add_parser("flower", help="Flower: live view of workers and tasks")
+    flower.add_argument("--port", type=int, default=5555)
+    flower.add_argument("--address", default="127.0.0.1")
+    flower.set_defaults(func=cmd_flower)
     return parser
 
 

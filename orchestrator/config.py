@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     embedding_base_url: str = ""  # empty: model_base_url
     embedding_api_key: str = ""  # empty: model_api_key
     embedding_batch: int = 64
+
+    # Batches (orchestrator/batches): a tenant's queued + in_progress runs stay below this.
+    batch_max_in_flight: int = 400
+    batch_feed_chunk: int = 200  # most lines turned into runs per batch per tick
+    batch_feed_interval: float = 1.0  # seconds between `batches.feed` ticks on beat
+    # `orchestrator batch` (a client of a running server) and `orchestrator flower`.
+    client_base_url: str = Field(default="http://127.0.0.1:8000/v1",
+                                 validation_alias=AliasChoices("ORCH_BASE_URL"))
+    client_api_key: str = Field(default="", validation_alias=AliasChoices(
+        "ORCH_CLIENT_API_KEY", "OPENAI_API_KEY"))
+    flower_basic_auth: str = ""  # user:password; required to listen beyond loopback
 
     @field_validator("api_keys", mode="before")
     @classmethod

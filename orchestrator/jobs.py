@@ -30,15 +30,26 @@ def producer() -> Celery:
 
 QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance",
           "webhooks.deliver": "webhooks", "webhooks.sweep": "maintenance",
-          "retrieval.ingest": "runs", "retrieval.sweep": "maintenance"}
+          "retrieval.ingest": "runs", "retrieval.sweep": "maintenance",
+          "batches.feed": "maintenance"}
 
 
-def send(name: str, *args: Any, countdown: float | None = None) -> None:
+ROUTE = "jobs.route"  # session.info key: task name -> queue, for this unit of work only
+
+
+def route(session: Session, name: str, queue: str) -> None:
+    """Send the `name` tasks this unit of work enqueues to `queue` (batch runs -> `batch`)."""
+    session.info.setdefault(ROUTE, {})[name] = queue
+
+
+def send(name: str, *args: Any, countdown: float | None = None,
+         queue: str | None = None) -> None:
     """Publish a task now; a lost message is recovered by the sweeper from database state."""
-    producer().send_task(name, args=list(args), queue=QUEUES.get(name, "runs"),
+    producer().send_task(name, args=list(args), queue=queue or QUEUES.get(name, "runs"),
                          countdown=countdown)
 
 
 def enqueue(session: Session, name: str, *args: Any, countdown: float | None = None) -> None:
     """Publish a task once the session's transaction has committed."""
-    after_commit(session, lambda: send(name, *args, countdown=countdown))
+    queue = session.info.get(ROUTE, {}).get(name)
+    after_commit(session, lambda: send(name, *args, countdown=countdown, queue=queue))

@@ -11,20 +11,22 @@ from kombu import Queue
 
 from orchestrator.config import get_settings
 
-QUEUES = ("runs", "sandbox", "webhooks", "maintenance")
+QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 
 
 def make_app() -> Celery:
     """Build the Celery app from Settings."""
     s = get_settings()
     app = Celery("orchestrator", broker=s.redis_url, include=[
-        "workers.tasks.runs", "workers.tasks.webhooks", "workers.tasks.retrieval"])
+        "workers.tasks.runs", "workers.tasks.webhooks", "workers.tasks.retrieval",
+        "workers.tasks.batches", "workers.metrics"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",
         task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"},
                      "webhooks.deliver": {"queue": "webhooks"},
-                     "webhooks.sweep": {"queue": "maintenance"}},
+                     "webhooks.sweep": {"queue": "maintenance"},
+                     "batches.feed": {"queue": "maintenance"}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
@@ -56,6 +58,9 @@ def make_app() -> Celery:
             "retrieval.sweep": {"task": "retrieval.sweep",
                                 "schedule": max(s.sweep_interval, s.retrieval_requeue_seconds / 4),
                                 "options": {"queue": "maintenance"}},
+            "batches.feed": {"task": "batches.feed", "schedule": s.batch_feed_interval,
+                             "options": {"queue": "maintenance",
+                                         "expires": s.batch_feed_interval * 5}},
         },
     )
     return app

@@ -7,10 +7,12 @@ from fastapi import FastAPI
 from orchestrator.api import errors
 from orchestrator.api.routes import (
     assistants,
+    batches,
     files,
     health,
     inspector,
     messages,
+    metrics,
     runs,
     steps,
     threads,
@@ -20,7 +22,7 @@ from orchestrator.api.routes.webhook_endpoints import router as webhook_endpoint
 
 # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
 API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
-               files.router, vector_stores.router, webhook_endpoints_router]
+               files.router, vector_stores.router, webhook_endpoints_router, batches.router]
 
 
 def create_app() -> FastAPI:
@@ -33,6 +35,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(inspector.router)
+    app.include_router(metrics.router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/v1")
     return app

@@ -1,6 +1,7 @@
 """SQLModel tables (one module per resource); importing this registers them all."""
 
 from orchestrator.models.assistant import AssistantRecord
+from orchestrator.models.batch import BatchRecord, BatchRequestRecord
 from orchestrator.models.event import EventRecord
 from orchestrator.models.file import FileRecord
 from orchestrator.models.message import MessageRecord
@@ -23,6 +24,8 @@ from orchestrator.models.webhook import (
 
 __all__ = [
     "AssistantRecord",
+    "BatchRecord",
+    "BatchRequestRecord",
     "ChunkRecord",
     "EventRecord",
     "FileRecord",

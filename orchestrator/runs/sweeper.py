@@ -19,6 +19,7 @@ from orchestrator.runs.status import RunStatus
 from orchestrator.streaming import publish_outbox
 
 BATCH = 500
+RUN_QUEUES = ("runs", "batch")  # runs.advance goes to `batch` for the first step of batch runs
 
 
 @dataclass
@@ -31,13 +32,16 @@ class SweepReport:
 
 
 def broker_backlog() -> int:
-    """Messages waiting in the `runs` queue (kombu keeps a Redis list named after the queue).
+    """Messages waiting in the run queues (kombu keeps a Redis list named after each queue).
 
     Messages reserved by workers are not counted: a dead worker's reservations only come back
     after the visibility timeout, so counting them would hide lost runs for that long. A live
     worker's few prefetched messages may thus be sent twice, which the claim makes harmless.
     """
-    return int(get_redis().llen("runs"))
+    pipe = get_redis().pipeline(transaction=False)
+    for queue in RUN_QUEUES:
+        pipe.llen(queue)
+    return sum(int(n) for n in pipe.execute())
 
 
 def _touch_and_send(session: Session, runs: list[RunRecord], report: SweepReport) -> None:

@@ -1,0 +1,150 @@
+"""Batch benchmark: N questions through one batch with a scripted model of fixed latency.
+
+Measures, with a real API, one threads-pool worker (default concurrency), beat (the feeder) and
+the scripted model answering in --model-ms: runs/s from create to `completed`, time to the first
+answer, peak in-flight batch runs (queued + in_progress, read from the database every 0.1 s)
+against ORCH_BATCH_MAX_IN_FLIGHT, the create-and-poll latency of one interactive run sent
+midway, and the peak RSS of the API and worker processes.
+
+    python -m bench.bench_batch [--questions 1000] [--model-ms 1000] [--backend sqlite|postgres]
+                                [--max-in-flight 400] [--worker-concurrency 200] [--ratio]
+                                [--feeder-worker]
+
+--ratio also measures no-op Celery tasks/s on the same broker with the same pool and
+concurrency afterwards (bench/bench_runs.py's measure_noop) and reports runs/s over it; with
+--model-ms 0 that is the issue's "batch runs per second as a ratio to no-op tasks".
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+from sqlalchemy import create_engine, text
+
+from bench.bench_runs import measure_noop, stop_workers
+from bench.common import machine_info, write_results
+from tests.support.servers import postgres_database, sqlite_database
+from tests.support.stack import Stack, stack
+
+IN_FLIGHT = ("SELECT count(*) FROM runs JOIN batch_requests ON batch_requests.run_id = runs.id"
+             " WHERE batch_requests.batch_id = :b AND runs.status IN ('queued', 'in_progress')")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a process and its children (the worker's threads share one process)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    kb = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM"))
+    return round(kb / 1024, 1)
+
+
+def run(st: Stack, n: int) -> dict[str, Any]:
+    """One batch of n questions; the figures."""
+    sdk = openai.OpenAI(base_url=st.api.base_url, api_key=st.api.keys[0], max_retries=3)
+    asst = sdk.beta.assistants.create(model="scripted", instructions="Answer briefly.")
+    lines = [{"custom_id": f"q-{i}", "method": "POST", "url": "/v1/threads/runs",
+              "body": {"assistant_id": asst.id, "thread": {"messages": [
+                  {"role": "user", "content": f"Question number {i}?"}]}}} for i in range(n)]
+    data = "".join(json.dumps(x) + "\n" for x in lines).encode()
+    engine = create_engine(st.api.env["ORCH_DATABASE_URL"])
+    upload = sdk.files.create(file=("q.jsonl", io.BytesIO(data)), purpose="batch")
+    t0 = time.monotonic()
+    batch = sdk.batches.create(input_file_id=upload.id, endpoint="/v1/threads/runs",  # type: ignore[arg-type]
+                               completion_window="24h")
+    created_s = time.monotonic() - t0
+    peak, first, stop = [0], [None], threading.Event()
+
+    def watch() -> None:
+        with engine.connect() as conn:
+            while not stop.is_set():
+                peak[0] = max(peak[0], int(conn.execute(text(IN_FLIGHT), {"b": batch.id})
+                                           .scalar() or 0))
+                conn.commit()
+                time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    interactive_s = None
+    while True:
+        b = sdk.batches.retrieve(batch.id)
+        counts = b.request_counts
+        if first[0] is None and counts and counts.completed:
+            first[0] = time.monotonic() - t0  # type: ignore[assignment]
+        if interactive_s is None and counts and counts.completed > n // 3:
+            s = time.monotonic()
+            r = sdk.beta.threads.create_and_run_poll(
+                assistant_id=asst.id, poll_interval_ms=50,
+                thread={"messages": [{"role": "user", "content": "interactive"}]})
+            assert r.status == "completed"
+            interactive_s = time.monotonic() - s
+        if b.status in ("completed", "failed", "cancelled", "expired"):
+            break
+        time.sleep(0.1)
+    total_s = time.monotonic() - t0
+    stop.set()
+    watcher.join()
+    engine.dispose()
+    out = sdk.files.content(b.output_file_id).text.splitlines() if b.output_file_id else []
+    return {
+        "questions": n, "status": b.status, "completed": b.request_counts.completed,  # type: ignore[union-attr]
+        "failed": b.request_counts.failed, "output_lines": len(out),  # type: ignore[union-attr]
+        "create_request_s": round(created_s, 3), "total_s": round(total_s, 2),
+        "runs_per_s": round(n / total_s, 1), "first_answer_s": round(first[0] or 0, 2),
+        "peak_in_flight": peak[0], "interactive_run_s": round(interactive_s or 0, 2),
+        "api_peak_rss_mb": peak_rss_mb(st.api.process.pid),
+        "worker_peak_rss_mb": peak_rss_mb(st.workers[0].pid),
+    }
+
+
+def main() -> None:
+    """Parse arguments, start the stack, run, report."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--questions", type=int, default=1000)
+    ap.add_argument("--model-ms", type=int, default=1000)
+    ap.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--max-in-flight", type=int, default=400)
+    ap.add_argument("--worker-concurrency", type=int, default=200)
+    ap.add_argument("--ratio", action="store_true")
+    ap.add_argument("--feeder-worker", action="store_true",
+                    help="maintenance (the feeder) in its own worker process")
+    ap.add_argument("--redis-url", default=os.environ.get(
+        "ORCH_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{random.randint(1, 13)}"))
+    args = ap.parse_args()
+    work = Path(f"/tmp/bench-batch-{os.getpid()}")
+    work.mkdir(exist_ok=True)
+    db = postgres_database() if args.backend == "postgres" else sqlite_database(work)
+    with db as url, stack(url, work, args.redis_url, workers=0,
+                          ORCH_BATCH_MAX_IN_FLIGHT=str(args.max_in_flight)) as st:
+        if args.feeder_worker:
+            st.start_worker("--concurrency", str(args.worker_concurrency),
+                            "--queues", "runs,batch")
+            st.start_worker("--concurrency", "2", "--queues", "maintenance", name="feeder")
+        else:
+            st.start_worker("--concurrency", str(args.worker_concurrency))
+        st.model.script(delay_ms=args.model_ms)
+        time.sleep(3)  # the worker connects
+        figures = run(st, args.questions)
+        if args.ratio:
+            stop_workers(st)
+            noop = measure_noop(st, 1000, ["--pool", "threads", "--concurrency",
+                                           str(args.worker_concurrency)], 3)
+            figures["noop_tasks_per_s"] = noop["tasks_per_s"]
+            figures["ratio_to_noop"] = round(figures["runs_per_s"] / noop["tasks_per_s"], 3)
+    figures.update(backend=args.backend, feeder_worker=args.feeder_worker, model_ms=args.model_ms,
+                   max_in_flight=args.max_in_flight,
+                   worker_concurrency=args.worker_concurrency)
+    for k, v in figures.items():
+        print(f"{k:>22}: {v}")
+    print(write_results("batch", {"figures": figures, "machine": machine_info()}))
+
+
+if __name__ == "__main__":
+    main()

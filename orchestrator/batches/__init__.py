@@ -1,0 +1,1 @@
+"""Batches of runs (OpenAI Batch API shape): input validation, admission-controlled feed, output."""

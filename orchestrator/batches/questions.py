@@ -1,0 +1,105 @@
+"""Read a questions file (plain text, CSV or JSONL) into batch input lines."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.batches.parse import ENDPOINT
+
+
+class QuestionsError(ValueError):
+    """The questions file cannot be read; the message names the line."""
+
+
+@dataclass
+class Question:
+    """One question and the batch line that asks it."""
+
+    custom_id: str
+    question: str
+    line: dict[str, Any]
+
+
+def _line(custom_id: str, assistant_id: str, question: str) -> dict[str, Any]:
+    return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT,
+            "body": {"assistant_id": assistant_id,
+                     "thread": {"messages": [{"role": "user", "content": question}]}}}
+
+
+def _asked(line: dict[str, Any]) -> str:
+    """The first user message of a full batch line (what the answers file shows)."""
+    body = line.get("body") or {}
+    for msg in (body.get("thread") or {}).get("messages") or body.get(
+            "additional_messages") or []:
+        if msg.get("role") == "user":
+            content = msg.get("content")
+            return content if isinstance(content, str) else json.dumps(content)
+    return ""
+
+
+def _jsonl(path: Path, assistant_id: str) -> list[Question]:
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+            except ValueError as exc:
+                raise QuestionsError(f"{path}, line {number}: not valid JSON ({exc})") from None
+            if not isinstance(item, dict):
+                raise QuestionsError(f"{path}, line {number}: expected a JSON object")
+            if "body" in item:  # a full batch line, sent as it is
+                out.append(Question(str(item.get("custom_id", f"line-{number}")), _asked(item),
+                                    item))
+                continue
+            if not isinstance(item.get("question"), str):
+                raise QuestionsError(f"{path}, line {number}: expected a 'question' string")
+            cid = str(item.get("custom_id") or f"line-{number}")
+            out.append(Question(cid, item["question"], _line(cid, assistant_id,
+                                                             item["question"])))
+    return out
+
+
+def _csv(path: Path, assistant_id: str) -> list[Question]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if "question" not in (reader.fieldnames or []):
+            raise QuestionsError(f"{path}: a CSV file needs a 'question' column")
+        out = []
+        for number, row in enumerate(reader, 2):
+            text = (row.get("question") or "").strip()
+            if text:
+                cid = (row.get("id") or "").strip() or f"row-{number}"
+                out.append(Question(cid, text, _line(cid, assistant_id, text)))
+        return out
+
+
+def _text(path: Path, assistant_id: str) -> list[Question]:
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for number, raw in enumerate(fh, 1):
+            if raw.strip():
+                cid = f"line-{number}"
+                out.append(Question(cid, raw.strip(), _line(cid, assistant_id, raw.strip())))
+    return out
+
+
+def read_questions(path: Path, assistant_id: str) -> list[Question]:
+    """Questions by file kind: .jsonl / .json lines, .csv (a `question` column), else text."""
+    suffix = path.suffix.lower()
+    reader = _jsonl if suffix in (".jsonl", ".json", ".ndjson") else (
+        _csv if suffix == ".csv" else _text)
+    questions = reader(path, assistant_id)
+    if not questions:
+        raise QuestionsError(f"{path}: no questions found")
+    seen: set[str] = set()
+    for q in questions:
+        if q.custom_id in seen:
+            raise QuestionsError(f"{path}: duplicate id '{q.custom_id}'")
+        seen.add(q.custom_id)
+    return questions

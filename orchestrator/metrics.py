@@ -1,0 +1,111 @@
+"""Prometheus metrics of the whole deployment, computed at scrape time from shared state.
+
+Workers are separate processes, so nothing is counted in the API's memory: run and batch
+gauges come from the database (grouped counts), queue depths from Redis (LLEN of each Celery
+queue), and the step latency histogram from bucket counters the workers keep in Redis
+(workers/metrics.py writes them; STEP_BUCKETS and STEP_KEY are shared).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from orchestrator.batches.counts import counts
+from orchestrator.batches.status import LIVE
+from orchestrator.db import get_engine
+from orchestrator.models import BatchRecord, RunRecord
+from orchestrator.redis_client import get_redis
+from orchestrator.runs.status import RunStatus
+
+QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
+STEP_KEY = "orch:metrics:step_seconds"
+STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                120.0, math.inf)
+LIVE_BATCHES_SCANNED = 100
+
+
+def bucket_field(le: float) -> str:
+    """The Redis hash field of a bucket's (non-cumulative) count."""
+    return "+Inf" if math.isinf(le) else repr(le)
+
+
+class DeploymentCollector(Collector):
+    """Runs, batches, queues and step latency, read fresh on every scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield every metric family."""
+        with Session(get_engine()) as session:
+            yield self._runs(session)
+            yield from self._batches(session)
+        yield self._queues()
+        yield self._steps()
+
+    @staticmethod
+    def _runs(session: Session) -> Metric:
+        g = GaugeMetricFamily("orch_runs", "Runs by status.", labels=["status"])
+        rows = dict(session.exec(select(RunRecord.status, func.count()).group_by(
+            RunRecord.status)).all())
+        for status in RunStatus:
+            g.add_metric([status.value], float(rows.get(status.value, 0)))
+        return g
+
+    @staticmethod
+    def _batches(session: Session) -> Iterator[Metric]:
+        by_status = GaugeMetricFamily("orch_batches", "Batches by status.", labels=["status"])
+        rows = dict(session.exec(select(BatchRecord.status, func.count()).group_by(
+            BatchRecord.status)).all())
+        for status in sorted({*rows, *(s.value for s in LIVE)}):
+            by_status.add_metric([status], float(rows.get(status, 0)))
+        yield by_status
+        live = session.exec(select(BatchRecord).where(
+            col(BatchRecord.status).in_([s.value for s in LIVE])).order_by(
+            col(BatchRecord.seq)).limit(LIVE_BATCHES_SCANNED)).all()
+        total = done = failed = 0
+        for batch in live:
+            ok, bad = counts(session, batch)
+            total, done, failed = total + batch.total, done + ok, failed + bad
+        g = GaugeMetricFamily("orch_batch_requests",
+                              "Requests of live (unfinished) batches, by state.",
+                              labels=["state"])
+        g.add_metric(["total"], float(total))
+        g.add_metric(["completed"], float(done))
+        g.add_metric(["failed"], float(failed))
+        g.add_metric(["pending"], float(total - done - failed))
+        yield g
+
+    @staticmethod
+    def _queues() -> Metric:
+        g = GaugeMetricFamily("orch_queue_depth", "Messages waiting in each Celery queue.",
+                              labels=["queue"])
+        pipe = get_redis().pipeline(transaction=False)
+        for name in QUEUES:
+            pipe.llen(name)
+        for name, depth in zip(QUEUES, pipe.execute(), strict=True):
+            g.add_metric([name], float(depth))
+        return g
+
+    @staticmethod
+    def _steps() -> Metric:
+        raw = {k.decode() if isinstance(k, bytes) else k: float(v)
+               for k, v in get_redis().hgetall(STEP_KEY).items()}
+        cumulative, buckets = 0.0, []
+        for le in STEP_BUCKETS:
+            cumulative += raw.get(bucket_field(le), 0.0)
+            buckets.append(("+Inf" if math.isinf(le) else str(le), cumulative))
+        h = HistogramMetricFamily("orch_run_step_seconds",
+                                  "Time workers spent on one step of a run (runs.advance).")
+        h.add_metric([], buckets, sum_value=raw.get("sum", 0.0))
+        return h
+
+
+def registry() -> CollectorRegistry:
+    """A registry holding only the deployment collector."""
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(DeploymentCollector())
+    return reg

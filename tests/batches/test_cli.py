@@ -1,0 +1,117 @@
+"""`orchestrator batch` against a live server: progress output, answers file, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from orchestrator.batches.questions import read_questions
+from tests.batches.conftest import db_scalar
+from tests.support.servers import BIN
+from tests.support.stack import Stack
+
+
+def _cli(pipeline: Stack, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORCH_", "OPENAI_"))}
+    env.update(ORCH_BASE_URL=pipeline.api.base_url, OPENAI_API_KEY=pipeline.api.keys[0])
+    return subprocess.Popen([str(BIN / "orchestrator"), "batch", *args, "--poll", "0.3"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=pipeline.workdir)
+
+
+def _answers(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_cli_interrupted_then_resumed(sdk: openai.OpenAI, assistant: Any, pipeline: Stack,
+                                      tmp_path: Path) -> None:
+    pipeline.model.script({"match": "cli question", "reply": {"delay_ms": 700,
+                                                               "content": "answered"}})
+    questions = tmp_path / "questions.txt"
+    questions.write_text("".join(f"cli question {i}\n\n" if i % 10 == 0 else
+                                 f"cli question {i}\n" for i in range(90)))
+    output = tmp_path / "answers.jsonl"
+    batches_before = int(db_scalar(pipeline, "SELECT count(*) FROM batches"))
+    first = _cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
+    seen: list[str] = []
+    assert first.stdout is not None
+    for line in first.stdout:
+        seen.append(line)
+        if line.startswith("progress") and "in_progress" in line:
+            break
+    first.send_signal(signal.SIGINT)
+    rest, _ = first.communicate(timeout=30)
+    assert first.returncode == 130, "".join(seen) + rest
+    assert "Run the same command again to reattach" in rest
+    created = [x for x in seen if x.startswith("created batch ")]
+    assert created, seen
+    batch_id = created[0].split()[2]
+    state = json.loads((tmp_path / "answers.jsonl.batch.json").read_text())
+    assert state["batch_id"] == batch_id
+    assert not output.exists()
+
+    second = _cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
+    out, _ = second.communicate(timeout=180)
+    assert second.returncode == 0, out
+    assert f"reattaching to batch {batch_id}" in out
+    progress = [x for x in out.splitlines() if x.startswith("progress ")]
+    assert progress and all("/90 " in x and "/s ETA" in x for x in progress), progress
+    assert progress[-1].startswith("progress 90/90 (0 failed) completed")
+    assert f"batch {batch_id} completed: 90 answered, 0 not" in out
+    assert int(db_scalar(pipeline, "SELECT count(*) FROM batches")) == batches_before + 1
+    rows = _answers(output)
+    assert [r["question"] for r in rows] == [f"cli question {i}" for i in range(90)]
+    assert all(r["answer"] == "answered" and r["status"] == "completed" for r in rows)
+    # Line numbers are the custom ids of plain text (blank lines skipped, not renumbered).
+    assert rows[0]["custom_id"] == "line-1" and rows[1]["custom_id"] == "line-3"
+
+
+def test_cli_csv_with_ids_and_a_failing_question(assistant: Any, pipeline: Stack,
+                                                 tmp_path: Path) -> None:
+    pipeline.model.script({"match": "csv boom", "reply": {"status": 400}})
+    questions = tmp_path / "q.csv"
+    questions.write_text('id,question\nfirst,"csv hello, world"\nsecond,csv boom\n'
+                         ',csv third\n')
+    output = tmp_path / "out.jsonl"
+    started = time.monotonic()
+    proc = _cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out  # the batch completed, but not every question was answered
+    assert time.monotonic() - started < 60
+    rows = _answers(output)
+    assert [r["custom_id"] for r in rows] == ["first", "second", "row-4"]
+    assert rows[0] == {"custom_id": "first", "question": "csv hello, world",
+                       "answer": "Echo: csv hello, world", "status": "completed"}
+    assert rows[1]["status"] == "failed" and rows[1]["answer"] == "" and rows[1]["error"]
+    assert rows[2]["answer"] == "Echo: csv third"
+    assert "2 answered, 1 not" in out
+
+
+def test_cli_refuses_an_unknown_assistant(pipeline: Stack, tmp_path: Path) -> None:
+    questions = tmp_path / "q.txt"
+    questions.write_text("hello\n")
+    proc = _cli(pipeline, str(questions), "--assistant", "asst_missing")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "line 1: No assistant found with id 'asst_missing'" in out
+
+
+def test_questions_jsonl_accepts_questions_and_full_batch_lines(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    full = {"custom_id": "full", "method": "POST", "url": "/v1/threads/runs",
+            "body": {"assistant_id": "asst_other", "thread": {"messages": [
+                {"role": "user", "content": "as given"}]}}}
+    path.write_text(json.dumps({"custom_id": "a", "question": "short"}) + "\n"
+                    + json.dumps(full) + "\n" + json.dumps({"question": "no id"}) + "\n")
+    qs = read_questions(path, "asst_x")
+    assert [(q.custom_id, q.question) for q in qs] == [
+        ("a", "short"), ("full", "as given"), ("line-3", "no id")]
+    assert qs[0].line["body"]["assistant_id"] == "asst_x"
+    assert qs[1].line == full
