@@ -71,6 +71,14 @@ def cmd_worker(args: argparse.Namespace) -> None:
     app.worker_main(argv)
 
 
+def cmd_sandbox_worker(args: argparse.Namespace) -> None:
+    """The sandbox worker: queue `sandbox` only, the one process that talks to Docker."""
+    from workers.sandbox_worker import main as sandbox_main
+
+    sandbox_main(args.concurrency or get_settings().sandbox_concurrency, args.log_level,
+                 args.name)
+
+
 def cmd_beat(args: argparse.Namespace) -> None:
     """Celery beat: schedules runs.sweep (run exactly one)."""
     from workers.celery_app import app
@@ -140,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--name", default="runs")
     worker.add_argument("--log-level", default="info")
     worker.set_defaults(func=cmd_worker)
+
+    sbx = sub.add_parser("sandbox-worker", help="code-interpreter worker (queue sandbox, Docker)")
+    sbx.add_argument("--concurrency", type=int, default=0)
+    sbx.add_argument("--name", default="sandbox")
+    sbx.add_argument("--log-level", default="info")
+    sbx.set_defaults(func=cmd_sandbox_worker)
 
     beat = sub.add_parser("beat", help="Celery beat (the sweeper's schedule)")
     beat.add_argument("--log-level", default="info")

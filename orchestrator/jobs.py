@@ -28,6 +28,7 @@ def producer() -> Celery:
 
 
 QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance"}
+QUEUES["sandbox.execute"] = "sandbox"
 
 
 def send(name: str, *args: Any, countdown: float | None = None) -> None:

@@ -17,11 +17,15 @@ QUEUES = ("runs", "sandbox", "webhooks", "maintenance")
 def make_app() -> Celery:
     """Build the Celery app from Settings."""
     s = get_settings()
-    app = Celery("orchestrator", broker=s.redis_url, include=["workers.tasks.runs"])
+    app = Celery("orchestrator", broker=s.redis_url, include=["workers.tasks.runs",
+                                                                "workers.tasks.sandbox",
+                                                                "sandbox.tasks"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",
-        task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"}},
+        task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"},
+                     "sandbox.execute": {"queue": "sandbox"}, "sandbox.reap": {"queue": "sandbox"},
+                     "runs.sandbox_done": {"queue": "runs"}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

@@ -14,6 +14,7 @@ from orchestrator.ids import new_id
 from orchestrator.mappers import run as run_wire
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
+from orchestrator.runs import code_interpreter
 from orchestrator.runs.cas import cas, move
 from orchestrator.runs.events import emit
 from orchestrator.runs.outcome import ModelOutcome, StepIds
@@ -54,8 +55,9 @@ def claim(session: Session, run_id: str, owner: str) -> RunRecord | None:
     if status is RunStatus.IN_PROGRESS:
         if run.lease_expires_at is not None and run.lease_expires_at > time.time():
             return None  # live work elsewhere, or a retry not yet due
-        return run if cas(session, run, {"lease_owner": owner,
-                                         "lease_expires_at": lease_until}) else None
+        if not cas(session, run, {"lease_owner": owner, "lease_expires_at": lease_until}):
+            return None
+        return None if code_interpreter.resume_pending(session, run, owner) else run
     return None  # requires_action: waits for the client (or expiry)
 
 
@@ -164,6 +166,8 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
     taken = tool_ordinal + (1 if outcome.tool_calls else 0)
     builtin = [c for c in outcome.tool_calls if c.name in BUILTIN_FUNCTIONS]
     cut = outcome.finish_reason == "length"
+    if builtin and all(c.name == code_interpreter.NAME for c in outcome.tool_calls):
+        return code_interpreter.record_calls(session, run, owner, outcome, ids, usage, step_usage)
     if builtin:
         return fail(session, run, "server_error",
                     f"The {builtin[0].name} tool is not available on this server yet.", owner)
@@ -189,8 +193,8 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
     if outcome.content:
         msg = MessageRecord(
             id=ids.message, tenant=run.tenant, created_at=created, thread_id=run.thread_id,
-            role="assistant", content=[{"type": "text", "text": {
-                "value": outcome.content, "annotations": []}}],
+            role="assistant",
+            content=code_interpreter.answer_content(session, run, outcome.content),
             attachments=[], status="incomplete" if cut else "completed",
             incomplete_details={"reason": "max_tokens"} if cut else None,
             completed_at=None if cut else created, incomplete_at=created if cut else None,

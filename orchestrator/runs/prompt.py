@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
+from orchestrator.runs.ci_outputs import tool_text
 
 BUILTIN_FUNCTIONS: dict[str, dict[str, Any]] = {
     "code_interpreter": {
@@ -72,7 +73,7 @@ def _step_messages(step: RunStepRecord, own: dict[str, MessageRecord]) -> list[d
         elif kind == "code_interpreter":
             name = "code_interpreter"
             args = json.dumps({"code": call["code_interpreter"]["input"]})
-            output = json.dumps(call["code_interpreter"].get("outputs", []))
+            output = tool_text(call, details)
         else:
             name = kind
             args = json.dumps({"query": call.get(kind, {}).get("query", "")})

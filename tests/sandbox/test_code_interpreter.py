@@ -1,0 +1,114 @@
+"""The code interpreter end to end: SDK -> API -> run worker -> sandbox worker -> Docker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+
+from tests.sandbox.conftest import SandboxStack, logs_of, run_code
+
+
+def test_quickstart_math_tutor_solves_by_code(sdk: openai.OpenAI, sandboxed: SandboxStack,
+                                              tutor: Any) -> None:
+    code = "x = (14 - 11) / 3\nprint(f'3x + 11 = 14  =>  x = {x}')"
+    run, step, answer = run_code(sdk, sandboxed.st, tutor.id, code,
+                                 answer="Solved it: {tool}")
+    assert run.status == "completed", (run.last_error, sandboxed.log())
+    call = step.step_details.tool_calls[0]
+    assert step.status == "completed"
+    assert call.type == "code_interpreter" and call.code_interpreter.input == code
+    assert "x = 1.0" in logs_of(step)
+    assert "x = 1.0" in answer.content[-1].text.value
+    sent = sandboxed.st.model.requests()[-1]["messages"]
+    assert sent[-1]["role"] == "tool" and "x = 1.0" in sent[-1]["content"]
+    assert sent[-2]["tool_calls"][0]["function"]["name"] == "code_interpreter"
+
+
+def test_state_survives_in_a_thread_and_does_not_leak(sdk: openai.OpenAI,
+                                                      sandboxed: SandboxStack,
+                                                      tutor: Any) -> None:
+    thread = sdk.beta.threads.create()
+    run, _, _ = run_code(sdk, sandboxed.st, tutor.id, "secret = 41", thread_id=thread.id)
+    assert run.status == "completed", run.last_error
+    run, step, _ = run_code(sdk, sandboxed.st, tutor.id, "print(secret + 1)",
+                            thread_id=thread.id)
+    assert run.status == "completed" and "42" in logs_of(step)
+    run, step, _ = run_code(sdk, sandboxed.st, tutor.id, "print(secret)")
+    assert run.status == "completed"
+    assert "NameError" in logs_of(step)  # the error went back to the model, not a run failure
+
+
+def test_figure_becomes_a_png_image_output(sdk: openai.OpenAI, sandboxed: SandboxStack,
+                                           tutor: Any) -> None:
+    code = ("import matplotlib.pyplot as plt\nplt.plot([0, 1, 2], [3, 1, 2])\n"
+            "plt.title('line')\nplt.show()")
+    run, step, answer = run_code(sdk, sandboxed.st, tutor.id, code, answer="Here is the plot.")
+    assert run.status == "completed", run.last_error
+    images = [o for o in step.step_details.tool_calls[0].code_interpreter.outputs
+              if o.type == "image"]
+    assert len(images) == 1
+    data = sdk.files.content(images[0].image.file_id).read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+    assert sdk.files.retrieve(images[0].image.file_id).purpose == "assistants_output"
+    parts = [p for p in answer.content if p.type == "image_file"]
+    assert parts and parts[0].image_file.file_id == images[0].image.file_id
+
+
+def test_input_files_are_in_mnt_data(sdk: openai.OpenAI, sandboxed: SandboxStack,
+                                     tutor: Any) -> None:
+    doc = sdk.files.create(file=("scores.csv", b"name,score\nada,7\nbob,5\n"),
+                           purpose="assistants")
+    asst = sdk.beta.assistants.create(model="scripted-model", tools=[{"type": "code_interpreter"}],
+                                      tool_resources={"code_interpreter": {"file_ids": [doc.id]}})
+    code = "import pandas as pd\nprint(pd.read_csv('/mnt/data/scores.csv').score.sum())"
+    run, step, _ = run_code(sdk, sandboxed.st, asst.id, code)
+    assert run.status == "completed" and "12" in logs_of(step), logs_of(step)
+    # A message attachment reaches the sandbox too.
+    note = sdk.files.create(file=("note.txt", b"attached words"), purpose="assistants")
+    run, step, _ = run_code(sdk, sandboxed.st, tutor.id, "print(open('/mnt/data/note.txt').read())",
+                            attachments=[{"file_id": note.id,
+                                          "tools": [{"type": "code_interpreter"}]}])
+    assert run.status == "completed" and "attached words" in logs_of(step), logs_of(step)
+
+
+def test_written_files_are_downloadable_and_linked(sdk: openai.OpenAI, sandboxed: SandboxStack,
+                                                   tutor: Any) -> None:
+    code = ("import pandas as pd\n"
+            "pd.DataFrame({'x': [1, 2], 'y': [3, 4]}).to_csv('/mnt/data/table.csv', index=False)")
+    run, _, answer = run_code(sdk, sandboxed.st, tutor.id, code,
+                              answer="Download it: [table](sandbox:/mnt/data/table.csv)")
+    assert run.status == "completed", run.last_error
+    text = answer.content[-1].text
+    links = [a for a in text.annotations if a.type == "file_path"]
+    assert len(links) == 1 and links[0].text == "sandbox:/mnt/data/table.csv"
+    assert text.value[links[0].start_index:links[0].end_index] == links[0].text
+    body = sdk.files.content(links[0].file_path.file_id).read()
+    assert body == b"x,y\n1,3\n2,4\n"
+    assert sdk.files.retrieve(links[0].file_path.file_id).filename == "table.csv"
+
+
+def test_cancel_kills_the_running_cell(sdk: openai.OpenAI, sandboxed: SandboxStack,
+                                       tutor: Any) -> None:
+    import time
+
+    from tests.sandbox.conftest import script_code
+
+    marker = script_code(sandboxed.st, "import time\ntime.sleep(5.5)\nprint('finished')")
+    thread = sdk.beta.threads.create()
+    sdk.beta.threads.messages.create(thread_id=thread.id, role="user", content=marker)
+    run = sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=tutor.id)
+    deadline = time.monotonic() + 30
+    while not sdk.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.5)
+    started = time.monotonic()
+    sdk.beta.threads.runs.cancel(thread_id=thread.id, run_id=run.id)
+    while sdk.beta.threads.runs.retrieve(thread_id=thread.id,
+                                         run_id=run.id).status != "cancelled":
+        assert time.monotonic() - started < 20
+        time.sleep(0.1)
+    assert time.monotonic() - started < 4.5  # the cell was interrupted, not waited for
+    step = sdk.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data[0]
+    assert step.status == "cancelled"
