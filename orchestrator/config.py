@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     sandbox_state_dir: Path = Path("var/sandbox")
     sandbox_timeout: float = 30.0
     sandbox_lease_margin: float = 60.0
+    sandbox_max_resends: int = 2
     sandbox_memory_mb: int = 512
     sandbox_cpus: float = 1.0
     sandbox_pids: int = 128

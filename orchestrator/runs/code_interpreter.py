@@ -133,8 +133,15 @@ def resume_pending(session: Session, run: RunRecord, owner: str) -> bool:
     step = pending_step(session, run)
     if step is None:
         return False
+    if run.attempts >= get_settings().sandbox_max_resends:
+        from orchestrator.runs.execution import fail
+
+        fail(session, run, "server_error", "The code interpreter sandbox did not answer "
+             f"after {run.attempts + 1} attempts (is `orchestrator sandbox-worker` running?).",
+             owner)
+        return True
     calls = len(step.step_details["tool_calls"])
-    if cas(session, run, {"lease_owner": owner_of(step.id),
+    if cas(session, run, {"lease_owner": owner_of(step.id), "attempts": run.attempts + 1,
                           "lease_expires_at": lease_until(calls)}, owner):
         jobs.enqueue(session, "sandbox.execute", job(session, run, step))
     return True
@@ -182,7 +189,7 @@ def record_results(session: Session, run_id: str, step_id: str,
             call = {**call, NAME: {**call[NAME], "outputs": outputs}}
             produced[call["id"]] = files
         calls.append(call)
-    if not cas(session, run, {"lease_owner": None, "lease_expires_at": None},
+    if not cas(session, run, {"lease_owner": None, "lease_expires_at": None, "attempts": 0},
                owner_of(step_id)):
         return "stale: lease lost"
     step.step_details = {"type": "tool_calls", "tool_calls": calls, "sandbox_files": produced}
