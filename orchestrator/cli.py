@@ -88,8 +88,19 @@ def cmd_beat(args: argparse.Namespace) -> None:
     app.start(["beat", "--loglevel", args.log_level, "--schedule", str(schedule)])
 
 
+def _docker_up() -> bool:
+    """Whether a Docker engine answers (the sandbox worker needs one)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def cmd_dev(args: argparse.Namespace) -> None:
-    """api + worker + beat in one process group on embedded defaults; Ctrl-C stops them all."""
+    """api + worker + beat (+ sandbox worker) in one process group; Ctrl-C stops them all."""
     import signal
     import subprocess
     import time
@@ -104,6 +115,11 @@ def cmd_dev(args: argparse.Namespace) -> None:
         subprocess.Popen([*exe, "worker", "--concurrency", str(args.concurrency)]),
         subprocess.Popen([*exe, "beat"]),
     ]
+    if _docker_up():
+        procs.append(subprocess.Popen([*exe, "sandbox-worker", "--concurrency", "2"]))
+    else:
+        print("no Docker engine: the code interpreter is off (start dockerd, then rerun)",
+              flush=True)
 
     def stop(*_: object) -> None:
         for p in procs:

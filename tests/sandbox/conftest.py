@@ -41,6 +41,8 @@ def docker_ready() -> bool:
 def sandbox_image() -> str:
     """The sandbox image, built offline when missing; skips only when no engine is reachable."""
     if not docker_ready():
+        if os.environ.get("ORCH_REQUIRE_DOCKER"):
+            pytest.fail("ORCH_REQUIRE_DOCKER is set but no Docker engine answers")
         pytest.skip("no Docker engine reachable (external resource missing); .ci/run starts one")
     subprocess.run([str(ROOT / "sandbox/image/build-offline.sh")], check=True,
                    env={**os.environ, "ORCH_SANDBOX_IMAGE": IMAGE})
