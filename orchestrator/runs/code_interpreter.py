@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.mappers import run as run_wire
+from orchestrator.mappers.message import message as message_wire
 from orchestrator.models import (
     AssistantRecord,
     FileRecord,
@@ -58,25 +59,59 @@ def _code(call: ToolCall) -> str:
 
 
 def record_calls(session: Session, run: RunRecord, owner: str, outcome: ModelOutcome,
-                 ids: StepIds, usage: dict[str, int], step_usage: dict[str, int]) -> bool:
-    """An in_progress tool_calls step; the run stays in_progress under the job's lease."""
+                 ids: StepIds, usage: dict[str, int], step_usage: dict[str, int],
+                 streamed: frozenset[str] = frozenset()) -> bool:
+    """An in_progress tool_calls step (after the model's text, if any, as a message step);
+    the run stays in_progress under the sandbox job's lease."""
     step_id = ids.tool_step
-    if not cas(session, run, {"usage": usage, "steps_taken": run.steps_taken + 1,
+    ordinal = run.steps_taken
+    taken = ordinal + (2 if outcome.content else 1)
+    if not cas(session, run, {"usage": usage, "steps_taken": taken,
                               "attempts": 0, "lease_owner": owner_of(step_id),
                               "lease_expires_at": lease_until(len(outcome.tool_calls))}, owner):
         return False
+    if outcome.content:
+        _message(session, run, ids, outcome.content, ordinal, "message" in streamed)
     calls = [{"id": c.id, "type": NAME, NAME: {"input": _code(c), "outputs": []}}
              for c in outcome.tool_calls]
     step = RunStepRecord(
         id=step_id, tenant=run.tenant, created_at=now(), run_id=run.id,
-        ordinal=run.steps_taken - 1, thread_id=run.thread_id, assistant_id=run.assistant_id,
+        ordinal=taken - 1, thread_id=run.thread_id, assistant_id=run.assistant_id,
         type="tool_calls", status=StepStatus.IN_PROGRESS.value, usage=step_usage,
         step_details={"type": "tool_calls", "tool_calls": calls})
     session.add(step)
     session.flush()
-    _emit_step(session, run, step, "created", "in_progress")
+    if "tools" not in streamed:
+        _emit_step(session, run, step, "created", "in_progress")
     jobs.enqueue(session, "sandbox.execute", job(session, run, step))
     return True
+
+
+def _message(session: Session, run: RunRecord, ids: StepIds, text: str, ordinal: int,
+             streamed: bool) -> None:
+    """The model's words before its code, as a completed message_creation step."""
+    created = now()
+    msg = MessageRecord(
+        id=ids.message, tenant=run.tenant, created_at=created, thread_id=run.thread_id,
+        role="assistant", content=[{"type": "text", "text": {"value": text, "annotations": []}}],
+        attachments=[], status="completed", completed_at=created,
+        assistant_id=run.assistant_id, run_id=run.id)
+    step = RunStepRecord(
+        id=ids.message_step, tenant=run.tenant, created_at=created, run_id=run.id,
+        ordinal=ordinal, thread_id=run.thread_id, assistant_id=run.assistant_id,
+        type="message_creation", status=StepStatus.COMPLETED.value, completed_at=created,
+        step_details={"type": "message_creation", "message_creation": {"message_id": msg.id}})
+    session.add(msg)
+    session.add(step)
+    session.flush()
+    if run.stream:
+        data = message_wire(msg, "v2").model_dump(mode="json")
+        if not streamed:
+            _emit_step(session, run, step, "created", "in_progress")
+            for name in ("created", "in_progress"):
+                emit(session, run.tenant, run.id, f"thread.message.{name}", data)
+        emit(session, run.tenant, run.id, "thread.message.completed", data)
+        _emit_step(session, run, step, "completed")
 
 
 def job(session: Session, run: RunRecord, step: RunStepRecord) -> dict[str, Any]:

@@ -167,7 +167,8 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
     builtin = [c for c in outcome.tool_calls if c.name in BUILTIN_FUNCTIONS]
     cut = outcome.finish_reason == "length"
     if builtin and all(c.name == code_interpreter.NAME for c in outcome.tool_calls):
-        return code_interpreter.record_calls(session, run, owner, outcome, ids, usage, step_usage)
+        return code_interpreter.record_calls(session, run, owner, outcome, ids, usage,
+                                             step_usage, streamed_created)
     if builtin:
         return fail(session, run, "server_error",
                     f"The {builtin[0].name} tool is not available on this server yet.", owner)

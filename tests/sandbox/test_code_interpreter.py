@@ -112,3 +112,65 @@ def test_cancel_kills_the_running_cell(sdk: openai.OpenAI, sandboxed: SandboxSta
     assert time.monotonic() - started < 4.5  # the cell was interrupted, not waited for
     step = sdk.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data[0]
     assert step.status == "cancelled"
+
+
+def test_pil_image_value_becomes_an_image_output(sdk: openai.OpenAI, sandboxed: SandboxStack,
+                                                 tutor: Any) -> None:
+    code = "from PIL import Image\nImage.new('RGB', (40, 30), 'red')"
+    run, step, _ = run_code(sdk, sandboxed.st, tutor.id, code, answer="A red box.")
+    assert run.status == "completed", run.last_error
+    out = step.step_details.tool_calls[0].code_interpreter.outputs
+    assert [o.type for o in out] == ["image"]
+    data = sdk.files.content(out[0].image.file_id).read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_streamed_run_with_words_before_the_code(sdk: openai.OpenAI, sandboxed: SandboxStack,
+                                                 tutor: Any) -> None:
+    import json
+    import uuid
+
+    marker = "stream-" + uuid.uuid4().hex[:8]
+    sandboxed.st.model.script(
+        {"match": marker, "on": "user", "times": 1, "reply": {
+            "content": "Let me compute that.",
+            "tool_calls": [{"name": "code_interpreter",
+                            "arguments": json.dumps({"code": "print(2 ** 10)"})}]}},
+        {"match": marker, "on": "tool", "times": 1, "reply": {"content": "It is {tool}."}})
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": marker}])
+    events = []
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=tutor.id) as stream:
+        for event in stream:
+            events.append(event)
+    names = [e.event for e in events]
+    assert names[-1] == "thread.run.completed", names
+    done_steps = [e.data for e in events if e.event == "thread.run.step.completed"]
+    kinds = [s.type for s in done_steps]
+    assert kinds == ["message_creation", "tool_calls", "message_creation"], kinds
+    call = done_steps[1].step_details.tool_calls[0]
+    assert call.type == "code_interpreter" and "1024" in call.code_interpreter.outputs[0].logs
+    texts = [m.content[0].text.value for m in sdk.beta.threads.messages.list(
+        thread_id=thread.id, order="asc").data if m.role == "assistant"]
+    assert texts == ["Let me compute that.", "It is 1024\n."]
+
+
+def test_v1_message_file_ids_reach_the_sandbox(sdk: openai.OpenAI, sandboxed: SandboxStack,
+                                               tutor: Any) -> None:
+    import httpx
+
+    from tests.sandbox.conftest import script_code
+
+    doc = sdk.files.create(file=("v1.txt", b"from a v1 client"), purpose="assistants")
+    api = sandboxed.st.api
+    marker = script_code(sandboxed.st, "print(open('/mnt/data/v1.txt').read())")
+    headers = {"Authorization": f"Bearer {api.keys[0]}", "OpenAI-Beta": "assistants=v1"}
+    thread = httpx.post(f"{api.base_url}/threads", headers=headers, json={}).json()
+    httpx.post(f"{api.base_url}/threads/{thread['id']}/messages", headers=headers,
+               json={"role": "user", "content": marker, "file_ids": [doc.id]}).raise_for_status()
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread["id"], assistant_id=tutor.id,
+                                                poll_interval_ms=100)
+    assert run.status == "completed", run.last_error
+    step = next(s for s in sdk.beta.threads.runs.steps.list(thread_id=thread["id"],
+                                                            run_id=run.id).data
+                if s.type == "tool_calls")
+    assert "from a v1 client" in logs_of(step)
