@@ -17,16 +17,19 @@ from celery import current_app, shared_task
 from sandbox.protocol import ExecutionRequest, ExecutionResult, SandboxBackend
 
 log = logging.getLogger(__name__)
-_state: dict[str, Any] = {"backend": None, "cancelled": lambda job: False}
+_state: dict[str, Any] = {"backend": None, "cancelled": lambda job: False, "queue": None}
 _running: set[str] = set()
 _done: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 _guard = threading.Lock()
 
 
 def configure(backend: SandboxBackend,
-              cancelled: Callable[[dict[str, Any]], bool] | None = None) -> None:
-    """Install the backend (and how to ask whether a job's work was cancelled)."""
+              cancelled: Callable[[dict[str, Any]], bool] | None = None,
+              queue: str | None = None) -> None:
+    """Install the backend, how to ask whether a job was cancelled, and this worker's own
+    queue (answered with each result, so a thread's next jobs come back here)."""
     _state["backend"] = backend
+    _state["queue"] = queue
     if cancelled is not None:
         _state["cancelled"] = cancelled
 
@@ -74,8 +77,9 @@ def execute(job: dict[str, Any]) -> str:
             _done[key] = results
             while len(_done) > 256:
                 _done.popitem(last=False)
+    route = {"route": _state["queue"]} if _state["queue"] else {}
     current_app.send_task(job["callback"], args=[*job.get("callback_args", []), results],
-                          queue=job.get("callback_queue", "runs"))
+                          kwargs=route, queue=job.get("callback_queue", "runs"))
     return f"{len(results)} call(s): " + ",".join(r["status"] for r in results)
 
 

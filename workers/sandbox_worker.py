@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import socket
+import threading
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlmodel import select
 
 from orchestrator.config import Settings, get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.models import RunRecord
+from orchestrator.redis_client import get_redis
+from orchestrator.runs.code_interpreter import alive_key
 from orchestrator.runs.status import RunStatus
 from sandbox import tasks
 from sandbox.containers import SandboxConfig
@@ -33,14 +39,37 @@ def run_cancelled(job: dict[str, Any]) -> bool:
     return status is None or status != RunStatus.IN_PROGRESS.value
 
 
+def heartbeat(queue: str, stop: threading.Event, every: float = 5.0) -> None:
+    """Keep this worker's queue marked alive, so threads' jobs are routed to it."""
+    key = alive_key(queue)
+    while True:
+        with contextlib.suppress(RedisError):
+            get_redis().set(key, "1", ex=int(every * 3))
+        if stop.wait(every):
+            with contextlib.suppress(RedisError):
+                get_redis().delete(key)
+            return
+
+
 def main(concurrency: int, log_level: str, name: str) -> None:
-    """Start the backend (reap, warm pool) and a Celery worker on queue `sandbox` only."""
+    """Start the backend (reap, warm pool) and a Celery worker on the sandbox queues only:
+    the shared `sandbox` and its own, to which the threads whose sessions it holds return."""
     from sandbox.docker_backend import DockerBackend
     from workers.celery_app import app
 
     backend = DockerBackend(sandbox_config(get_settings()))
     backend.start()
-    atexit.register(backend.close)
-    tasks.configure(backend, run_cancelled)
-    app.worker_main(["worker", "-Q", "sandbox", "--pool", "threads", "--concurrency",
+    own = f"sandbox.{socket.gethostname()}.{backend.instance}"
+    stop = threading.Event()
+    beat = threading.Thread(target=heartbeat, args=(own, stop), daemon=True)
+    beat.start()
+
+    def shutdown() -> None:
+        stop.set()
+        beat.join(timeout=5)
+        backend.close()
+
+    atexit.register(shutdown)
+    tasks.configure(backend, run_cancelled, own)
+    app.worker_main(["worker", "-Q", f"sandbox,{own}", "--pool", "threads", "--concurrency",
                      str(concurrency), "--loglevel", log_level, "-n", f"{name}@%h"])

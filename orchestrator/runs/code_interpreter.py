@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from orchestrator import jobs
 from orchestrator.config import get_settings
+from orchestrator.db import after_commit
 from orchestrator.mappers import run as run_wire
 from orchestrator.mappers.message import message as message_wire
 from orchestrator.models import (
@@ -27,6 +28,7 @@ from orchestrator.models import (
     ThreadRecord,
 )
 from orchestrator.models.base import now
+from orchestrator.redis_client import get_redis
 from orchestrator.runs.cas import cas
 from orchestrator.runs.events import emit
 from orchestrator.runs.outcome import ModelOutcome, StepIds, ToolCall
@@ -83,8 +85,33 @@ def record_calls(session: Session, run: RunRecord, owner: str, outcome: ModelOut
     session.flush()
     if "tools" not in streamed:
         _emit_step(session, run, step, "created", "in_progress")
-    jobs.enqueue(session, "sandbox.execute", job(session, run, step))
+    send_job(session, run, step)
     return True
+
+
+def _route_key(run: RunRecord) -> str:
+    return f"orch:sandbox:route:{run.tenant}:{run.thread_id}"
+
+
+def alive_key(queue: str) -> str:
+    """The heartbeat key of a sandbox worker's own queue."""
+    return f"orch:sandbox:alive:{queue}"
+
+
+def send_job(session: Session, run: RunRecord, step: RunStepRecord) -> None:
+    """After commit, send the job to the worker holding the thread's session while it lives
+    (its own queue), otherwise to the shared `sandbox` queue (a fresh session)."""
+    payload = job(session, run, step)
+
+    def send() -> None:
+        redis = get_redis()
+        raw = redis.get(_route_key(run))
+        route = raw.decode() if isinstance(raw, bytes) else raw
+        queue = route if route and redis.exists(alive_key(route)) else None
+        jobs.producer().send_task("sandbox.execute", args=[payload],
+                                  queue=queue or jobs.QUEUES["sandbox.execute"])
+
+    after_commit(session, send)
 
 
 def _message(session: Session, run: RunRecord, ids: StepIds, text: str, ordinal: int,
@@ -178,7 +205,7 @@ def resume_pending(session: Session, run: RunRecord, owner: str) -> bool:
     calls = len(step.step_details["tool_calls"])
     if cas(session, run, {"lease_owner": owner_of(step.id), "attempts": run.attempts + 1,
                           "lease_expires_at": lease_until(calls)}, owner):
-        jobs.enqueue(session, "sandbox.execute", job(session, run, step))
+        send_job(session, run, step)
     return True
 
 
@@ -203,11 +230,16 @@ def _outputs(session: Session, run: RunRecord, result: dict[str, Any]) -> tuple[
 
 
 def record_results(session: Session, run_id: str, step_id: str,
-                   results: list[dict[str, Any]]) -> str:
-    """runs.sandbox_done: write the outputs into the step, then let the run go on."""
+                   results: list[dict[str, Any]], route: str | None = None) -> str:
+    """runs.sandbox_done: write the outputs into the step, then let the run go on.
+
+    `route` is the queue of the worker now holding the thread's session.
+    """
     from orchestrator.runs.execution import finish_cancel, load
 
     run = load(session, run_id)
+    if run is not None and route:
+        get_redis().set(_route_key(run), route, ex=int(get_settings().sandbox_idle_ttl))
     step = session.exec(select(RunStepRecord).where(RunStepRecord.id == step_id)).first()
     if run is None or step is None or step.status != StepStatus.IN_PROGRESS.value:
         return "stale: step already closed"

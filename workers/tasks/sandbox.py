@@ -10,7 +10,8 @@ from workers.celery_app import app
 
 
 @app.task(name="runs.sandbox_done", queue="runs")
-def sandbox_done(run_id: str, step_id: str, results: list[dict[str, Any]]) -> str:
+def sandbox_done(run_id: str, step_id: str, results: list[dict[str, Any]],
+                 route: str | None = None) -> str:
     """Record the outputs of step `step_id` of run `run_id`, then advance the run."""
     with unit_of_work() as session:
-        return code_interpreter.record_results(session, run_id, step_id, results)
+        return code_interpreter.record_results(session, run_id, step_id, results, route)
