@@ -105,7 +105,7 @@ class DockerBackend:
             # nothing inside can swap a socket for a link that the worker would follow.
             os.chown(host_dir, 0, 0)
             host_dir.chmod(0o755)
-            kernel = Kernel(info)
+            kernel = Kernel(info, max_message=self.cfg.max_export_bytes * 2)
             kernel.ready(self.cfg.start_timeout)
         except BaseException:
             containers.destroy(self.client, container)
@@ -130,6 +130,9 @@ class DockerBackend:
                 sb = self._take()
                 sb.session = key
                 self.sessions[key] = sb
+                # Labels are fixed at creation (pooled containers have no owner yet): the
+                # binding is written next to the kernel's sockets for operators to see.
+                (sb.host_dir / "session").write_text(key)
             return sb
 
     def _drop(self, sb: Sandbox) -> None:
@@ -152,10 +155,19 @@ class DockerBackend:
                 now - sb.last_used > self.cfg.idle_ttl
                 or now - sb.created > self.cfg.max_lifetime)]
             dropped = [self.sessions.pop(k) for k in stale]
+            warm = [self.pool.get_nowait() for _ in range(self.pool.qsize())]
+            for sb in warm:
+                if now - sb.created > self.cfg.max_lifetime or not containers.running(
+                        sb.container):
+                    dropped.append(sb)
+                else:
+                    self.pool.put(sb)
             keep = {sb.container.name for sb in self.sessions.values()}
             keep |= {sb.container.name for sb in list(self.pool.queue)}
         for sb in dropped:
             self._drop(sb)
+        if dropped:
+            self.refill()
         names = containers.orphans(self.client, keep)
         for name in names:
             containers.destroy(self.client, name)

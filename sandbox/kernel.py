@@ -14,6 +14,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any, Literal
 
+import zmq
 from jupyter_client.blocking import BlockingKernelClient
 
 from sandbox.protocol import ExecutionResult
@@ -68,8 +69,10 @@ class Control:
 class Kernel:
     """One client connection to one sandboxed kernel."""
 
-    def __init__(self, info: dict[str, Any]) -> None:
+    def __init__(self, info: dict[str, Any], max_message: int = 64 * 2**20) -> None:
         self.client = BlockingKernelClient()
+        # The kernel runs hostile code: one oversized message must not exhaust our memory.
+        self.client.context.setsockopt(zmq.MAXMSGSIZE, max_message)
         self.client.load_connection_info(info)  # type: ignore[arg-type]
         self.client.start_channels()
 
