@@ -70,8 +70,9 @@ def test_pool_refills_and_sandboxes_carry_labels(backend: DockerBackend) -> None
 def test_sandboxes_past_their_lifetime_are_reaped(backend: DockerBackend) -> None:
     _wait_pool(backend)
     backend.execute(ExecutionRequest("t3", "w = 1", "ten"))
+    _wait_pool(backend)
     old = set(_mine(backend))
-    time.sleep(6.2)
+    time.sleep(6.5)
     backend.execute(ExecutionRequest("t3", "w", "ten"))  # in use: not idle long enough
     backend.reap()
     assert not old & set(_mine(backend))
