@@ -82,7 +82,11 @@ class DockerBackend:
         try:
             while not self.closed.is_set() and self.pool.qsize() < self.cfg.pool_size:
                 try:
-                    self.pool.put(self._boot())
+                    sb = self._boot()
+                    if self.closed.is_set():  # closed while we booted: nobody will use it
+                        self._drop(sb)
+                        return
+                    self.pool.put(sb)
                 except (DockerException, RuntimeError, OSError):
                     log.exception("could not start a pooled sandbox")
                     time.sleep(1)
@@ -174,8 +178,10 @@ class DockerBackend:
         return len(dropped) + len(names)
 
     def close(self) -> None:
-        """Destroy every sandbox we own."""
+        """Destroy every sandbox we own (waiting for a pool refill in flight)."""
         self.closed.set()
+        if self.filling.acquire(timeout=self.cfg.start_timeout + 5):
+            self.filling.release()
         with self.lock:
             owned = list(self.sessions.values())
             self.sessions.clear()

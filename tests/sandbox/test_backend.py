@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
@@ -57,10 +58,13 @@ def test_pool_refills_and_sandboxes_carry_labels(backend: DockerBackend) -> None
     backend.execute(ExecutionRequest("t2", "1", "ten"))
     _wait_pool(backend)  # taken from the pool, then topped up
     for name in _mine(backend):
-        labels = docker.from_env().containers.get(name).labels
-        assert labels[LABEL] == "1" and int(labels[f"{LABEL}.expiry"]) > time.time()
+        info = docker.from_env().api.inspect_container(name)
+        labels = info["Config"]["Labels"]
+        created = datetime.fromisoformat(info["Created"][:19]).replace(tzinfo=UTC).timestamp()
+        assert labels[LABEL] == "1"
+        assert abs(int(labels[f"{LABEL}.expiry"]) - created - 6) < 3  # max_lifetime
         assert labels[f"{LABEL}.host"] and labels[f"{LABEL}.pid"]
-        attrs = docker.from_env().api.inspect_container(name)["HostConfig"]
+        attrs = info["HostConfig"]
         assert attrs["NetworkMode"] == "none" and attrs["ReadonlyRootfs"] is True
         assert attrs["CapDrop"] == ["ALL"] and "no-new-privileges" in attrs["SecurityOpt"]
         assert attrs["Memory"] == attrs["MemorySwap"] == 512 * 2**20
