@@ -52,6 +52,11 @@ def lease_until(calls: int) -> float:
     return time.time() + (s.sandbox_timeout + 5) * max(calls, 1) + s.sandbox_lease_margin
 
 
+def handles(run: RunRecord, calls: list[ToolCall]) -> bool:
+    """Whether every call is a code_interpreter call and the run has that tool enabled."""
+    return any(t.get("type") == NAME for t in run.tools) and all(c.name == NAME for c in calls)
+
+
 def _code(call: ToolCall) -> str:
     try:
         args = json.loads(call.arguments)

@@ -166,7 +166,7 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
     taken = tool_ordinal + (1 if outcome.tool_calls else 0)
     builtin = [c for c in outcome.tool_calls if c.name in BUILTIN_FUNCTIONS]
     cut = outcome.finish_reason == "length"
-    if builtin and all(c.name == code_interpreter.NAME for c in outcome.tool_calls):
+    if builtin and code_interpreter.handles(run, outcome.tool_calls):
         return code_interpreter.record_calls(session, run, owner, outcome, ids, usage,
                                              step_usage, streamed_created)
     if builtin:

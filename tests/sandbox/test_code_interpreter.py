@@ -195,3 +195,12 @@ def test_two_sandbox_workers_keep_a_thread_on_its_session(sdk: openai.OpenAI,
         sandboxed.stop()
         sandboxed.proc = first
     assert second.poll() is not None and first is not None and first.poll() is None
+
+
+def test_code_is_not_run_for_an_assistant_without_the_tool(sdk: openai.OpenAI,
+                                                           sandboxed: SandboxStack) -> None:
+    plain = sdk.beta.assistants.create(model="scripted-model", tools=[])
+    run, step, _ = run_code(sdk, sandboxed.st, plain.id,
+                            "open('/mnt/data/ran.txt', 'w').write('ran')")
+    assert run.status == "failed" and step is None
+    assert "code_interpreter" in run.last_error.message  # type: ignore[union-attr]
