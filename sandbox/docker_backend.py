@@ -131,7 +131,11 @@ class DockerBackend:
         with self.lock:
             sb = self.sessions.get(key)
             if sb is None:
-                sb = self._take()
+                try:
+                    sb = self._take()
+                except (DockerException, RuntimeError, OSError):
+                    log.warning("sandbox start failed, trying once more", exc_info=True)
+                    sb = self._take()
                 sb.session = key
                 self.sessions[key] = sb
                 # Labels are fixed at creation (pooled containers have no owner yet): the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import json
 import re
 import secrets
@@ -74,11 +75,29 @@ class Kernel:
         # The kernel runs hostile code: one oversized message must not exhaust our memory.
         self.client.context.setsockopt(zmq.MAXMSGSIZE, max_message)
         self.client.load_connection_info(info)  # type: ignore[arg-type]
-        self.client.start_channels()
+        # No heartbeat channel: on a loaded host a late beat reads as a dead kernel; liveness
+        # comes from the container's state instead.
+        self.client.start_channels(hb=False)
 
     def ready(self, timeout: float) -> None:
-        """Block until the kernel answers."""
-        self.client.wait_for_ready(timeout=timeout)
+        """Block until the kernel answers on shell and its iopub messages reach us."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg_id = self.client.kernel_info()
+            try:
+                reply = self.client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+            except Empty:
+                break
+            if reply["parent_header"].get("msg_id") != msg_id:
+                continue
+            seen = False
+            with contextlib.suppress(Empty):
+                while True:  # drain; any status message of ours proves the subscription
+                    msg = self.client.get_iopub_msg(timeout=0.2)
+                    seen = seen or msg["parent_header"].get("msg_id") == msg_id
+            if seen:
+                return
+        raise RuntimeError("the kernel did not answer in time")
 
     def close(self) -> None:
         """Close our sockets (the kernel itself dies with its container)."""
