@@ -99,19 +99,23 @@ class DockerBackend:
         os.chown(host_dir, containers.UID, containers.UID)
         info = write_connection(host_dir)
         container = containers.create(self.client, self.cfg, self.instance, host_dir)
+        kernel: Kernel | None = None
         try:
             deadline = time.monotonic() + self.cfg.start_timeout
             while not sockets_ready(host_dir):
                 if time.monotonic() > deadline or not containers.running(container):
                     raise RuntimeError(f"kernel in {container.name} did not start")
                 time.sleep(0.05)
-            # The kernel holds its sockets now; the folder becomes read-only for the code, so
-            # nothing inside can swap a socket for a link that the worker would follow.
+            kernel = Kernel(info, max_message=self.cfg.max_export_bytes * 2)
+            kernel.ready(self.cfg.start_timeout, lambda: containers.running(container))
+            # The kernel has bound its sockets and rewritten its connection file (so not
+            # earlier); the folder becomes read-only for the code, so nothing inside can swap
+            # a socket for a link that the worker would follow.
             os.chown(host_dir, 0, 0)
             host_dir.chmod(0o755)
-            kernel = Kernel(info, max_message=self.cfg.max_export_bytes * 2)
-            kernel.ready(self.cfg.start_timeout)
         except BaseException:
+            if kernel is not None:
+                kernel.close()
             containers.destroy(self.client, container)
             raise
         return Sandbox(container, host_dir, kernel)

@@ -79,15 +79,17 @@ class Kernel:
         # comes from the container's state instead.
         self.client.start_channels(hb=False)
 
-    def ready(self, timeout: float) -> None:
+    def ready(self, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:
         """Block until the kernel answers on shell and its iopub messages reach us."""
         deadline = time.monotonic() + timeout
+        msg_id = self.client.kernel_info()
         while time.monotonic() < deadline:
-            msg_id = self.client.kernel_info()
             try:
-                reply = self.client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+                reply = self.client.get_shell_msg(timeout=1.0)
             except Empty:
-                break
+                if not alive():
+                    raise RuntimeError("the kernel exited while starting") from None
+                continue
             if reply["parent_header"].get("msg_id") != msg_id:
                 continue
             seen = False
@@ -97,6 +99,7 @@ class Kernel:
                     seen = seen or msg["parent_header"].get("msg_id") == msg_id
             if seen:
                 return
+            msg_id = self.client.kernel_info()  # iopub joined late: ask again
         raise RuntimeError("the kernel did not answer in time")
 
     def close(self) -> None:
