@@ -57,7 +57,9 @@ def test_pool_refills_and_sandboxes_carry_labels(backend: DockerBackend) -> None
     _wait_pool(backend)
     backend.execute(ExecutionRequest("t2", "1", "ten"))
     _wait_pool(backend)  # taken from the pool, then topped up
-    for name in _mine(backend):
+    tracked = [sb.container.name for sb in [*backend.sessions.values(), *backend.pool.queue]]
+    assert len(tracked) == 2 and set(tracked) <= set(_mine(backend))
+    for name in tracked:
         info = docker.from_env().api.inspect_container(name)
         labels = info["Config"]["Labels"]
         created = datetime.fromisoformat(info["Created"][:19]).replace(tzinfo=UTC).timestamp()
