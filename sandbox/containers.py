@@ -124,8 +124,12 @@ def _abandoned(labels: dict[str, str], now: float, host: str) -> bool:
 def orphans(client: docker.DockerClient, keep: set[str]) -> list[str]:
     """Sandboxes past their expiry, or left by a dead worker process on this host."""
     now, host = time.time(), socket.gethostname()
-    out = [c.name for c in client.containers.list(all=True, filters={"label": LABEL})
-           if c.name not in keep and _abandoned(c.labels, now, host)]
+    # The low-level listing: containers.list() inspects each one and fails on any removed
+    # in between.
+    listed = client.api.containers(all=True, filters={"label": LABEL})
+    names = [(c["Names"][0].lstrip("/"), c.get("Labels") or {}) for c in listed if c["Names"]]
+    out = [name for name, labels in names
+           if name not in keep and _abandoned(labels, now, host)]
     out += [v.name for v in client.volumes.list(filters={"label": LABEL})
             if v.name not in keep and v.name not in out
             and _abandoned(v.attrs.get("Labels") or {}, now, host)]

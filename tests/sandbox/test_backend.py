@@ -29,8 +29,9 @@ def backend(sandbox_image: str, tmp_path: Path) -> Iterator[DockerBackend]:
 
 
 def _mine(b: DockerBackend) -> list[str]:
-    return [c.name for c in docker.from_env().containers.list(
-        all=True, filters={"label": f"{LABEL}.instance={b.instance}"})]
+    listed = docker.from_env().api.containers(
+        all=True, filters={"label": f"{LABEL}.instance={b.instance}"})
+    return [c["Names"][0].lstrip("/") for c in listed]
 
 
 def _wait_pool(b: DockerBackend) -> None:
