@@ -75,7 +75,7 @@ def execute(job: dict[str, Any]) -> str:
                 _running.discard(key)
         with _guard:
             _done[key] = results
-            while len(_done) > 256:
+            while len(_done) > 64:  # recent answers only (they may hold files)
                 _done.popitem(last=False)
     route = {"route": _state["queue"]} if _state["queue"] else {}
     current_app.send_task(job["callback"], args=[*job.get("callback_args", []), results],
