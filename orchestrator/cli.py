@@ -72,7 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 
 def cmd_sandbox_worker(args: argparse.Namespace) -> None:
-    """The sandbox worker: queue `sandbox` only, the one process that talks to Docker."""
+    """The sandbox worker: the sandbox queues only, the one process that talks to Docker."""
     from workers.sandbox_worker import main as sandbox_main
 
     sandbox_main(args.concurrency or get_settings().sandbox_concurrency, args.log_level,
