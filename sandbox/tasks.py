@@ -17,7 +17,8 @@ from celery import current_app, shared_task
 from sandbox.protocol import ExecutionRequest, ExecutionResult, SandboxBackend
 
 log = logging.getLogger(__name__)
-_state: dict[str, Any] = {"backend": None, "cancelled": lambda job: False, "queue": None}
+_state: dict[str, Any] = {"backend": None, "cancelled": lambda job: False, "queue": None,
+                          "started": lambda job: None}
 _running: set[str] = set()
 _done: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 _guard = threading.Lock()
@@ -25,11 +26,15 @@ _guard = threading.Lock()
 
 def configure(backend: SandboxBackend,
               cancelled: Callable[[dict[str, Any]], bool] | None = None,
-              queue: str | None = None) -> None:
-    """Install the backend, how to ask whether a job was cancelled, and this worker's own
-    queue (answered with each result, so a thread's next jobs come back here)."""
+              queue: str | None = None,
+              started: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Install the backend, how to ask whether a job was cancelled, this worker's own queue
+    (answered with each result, so a thread's next jobs come back here) and what to tell
+    when a job starts (the run's lease is renewed for the execution)."""
     _state["backend"] = backend
     _state["queue"] = queue
+    if started is not None:
+        _state["started"] = started
     if cancelled is not None:
         _state["cancelled"] = cancelled
 
@@ -43,6 +48,7 @@ def run_job(job: dict[str, Any]) -> list[dict[str, Any]]:
     def cancelled() -> bool:
         return bool(_state["cancelled"](job))
 
+    _state["started"](job)
     results = []
     for call in job["calls"]:
         if cancelled():

@@ -15,7 +15,7 @@ from orchestrator.config import Settings, get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.models import RunRecord
 from orchestrator.redis_client import get_redis
-from orchestrator.runs.code_interpreter import alive_key
+from orchestrator.runs.code_interpreter import alive_key, renew_job_lease
 from orchestrator.runs.status import RunStatus
 from sandbox import tasks
 from sandbox.containers import SandboxConfig
@@ -37,6 +37,12 @@ def run_cancelled(job: dict[str, Any]) -> bool:
         status = session.exec(select(RunRecord.status).where(
             RunRecord.id == job["run_id"])).first()
     return status is None or status != RunStatus.IN_PROGRESS.value
+
+
+def job_started(job: dict[str, Any]) -> None:
+    """Renew the run's lease for the job's execution (it may have waited in the queue)."""
+    with unit_of_work() as session:
+        renew_job_lease(session, job["run_id"], job["key"], len(job["calls"]))
 
 
 def heartbeat(queue: str, stop: threading.Event, every: float = 5.0) -> None:
@@ -70,6 +76,6 @@ def main(concurrency: int, log_level: str, name: str) -> None:
         backend.close()
 
     atexit.register(shutdown)
-    tasks.configure(backend, run_cancelled, own)
+    tasks.configure(backend, run_cancelled, own, job_started)
     app.worker_main(["worker", "-Q", f"sandbox,{own}", "--pool", "threads", "--concurrency",
                      str(concurrency), "--loglevel", log_level, "-n", f"{name}@%h"])

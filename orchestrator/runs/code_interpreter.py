@@ -12,6 +12,7 @@ import re
 import time
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from orchestrator import jobs
@@ -195,12 +196,26 @@ def pending_step(session: Session, run: RunRecord) -> RunStepRecord | None:
     return None
 
 
+def sandbox_workers_alive() -> bool:
+    """Whether any sandbox worker's heartbeat is current (then a slow job is only queued)."""
+    return next(iter(get_redis().scan_iter(alive_key("*"), count=100)), None) is not None
+
+
+def renew_job_lease(session: Session, run_id: str, step_id: str, calls: int) -> bool:
+    """The sandbox worker starts the job: give the run a full lease for its execution."""
+    stmt = update(RunRecord).where(
+        col(RunRecord.id) == run_id, col(RunRecord.lease_owner) == owner_of(step_id),
+        col(RunRecord.status) == RunStatus.IN_PROGRESS.value,
+    ).values(lease_expires_at=lease_until(calls)).execution_options(synchronize_session=False)
+    return bool(session.exec(stmt).rowcount)
+
+
 def resume_pending(session: Session, run: RunRecord, owner: str) -> bool:
     """claim() hook: a lost or slow sandbox job is re-sent instead of calling the model again."""
     step = pending_step(session, run)
     if step is None:
         return False
-    if run.attempts >= get_settings().sandbox_max_resends:
+    if run.attempts >= get_settings().sandbox_max_resends and not sandbox_workers_alive():
         from orchestrator.runs.execution import fail
 
         fail(session, run, "server_error", "The code interpreter sandbox did not answer "

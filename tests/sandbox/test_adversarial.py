@@ -190,3 +190,23 @@ def test_no_sandbox_worker_fails_the_run_clearly(sdk: openai.OpenAI, sandboxed: 
     again = sdk.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
     assert again.status == "failed"
     assert sdk.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data == []
+
+
+@pytest.mark.slow
+def test_a_sandbox_backlog_longer_than_the_lease_still_completes(
+        sdk: openai.OpenAI, sandboxed: SandboxStack, tutor: Any) -> None:
+    # 18 cells of 4 s on a worker running 2 at a time: the last wait about 34 s in the queue,
+    # more than two job leases (15 s here); they are re-sent, never failed or run twice.
+    runs = []
+    for _ in range(18):
+        marker = script_code(sandboxed.st, "import time\ntime.sleep(4)\nprint('slept once')")
+        thread = sdk.beta.threads.create(messages=[{"role": "user", "content": marker}])
+        runs.append(sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=tutor.id))
+    for run in runs:
+        done = sdk.beta.threads.runs.poll(run.id, thread_id=run.thread_id, poll_interval_ms=250)
+        assert done.status == "completed", (done.last_error, sandboxed.log())
+        steps = sdk.beta.threads.runs.steps.list(thread_id=run.thread_id, run_id=run.id).data
+        code = [s for s in steps if s.type == "tool_calls"]
+        assert len(code) == 1 and logs_of(code[0]).count("slept once") == 1
+        assert len(sdk.beta.threads.messages.list(thread_id=run.thread_id,
+                                                  run_id=run.id).data) == 1
