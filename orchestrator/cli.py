@@ -70,6 +70,14 @@ def cmd_worker(args: argparse.Namespace) -> None:
     app.worker_main(argv)
 
 
+def cmd_sandbox_worker(args: argparse.Namespace) -> None:
+    """The sandbox worker: the sandbox queues only, the one process that talks to Docker."""
+    from workers.sandbox_worker import main as sandbox_main
+
+    sandbox_main(args.concurrency or get_settings().sandbox_concurrency, args.log_level,
+                 args.name)
+
+
 def cmd_beat(args: argparse.Namespace) -> None:
     """Celery beat: schedules runs.sweep (run exactly one)."""
     from workers.celery_app import app
@@ -79,8 +87,19 @@ def cmd_beat(args: argparse.Namespace) -> None:
     app.start(["beat", "--loglevel", args.log_level, "--schedule", str(schedule)])
 
 
+def _docker_up() -> bool:
+    """Whether a Docker engine answers (the sandbox worker needs one)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def cmd_dev(args: argparse.Namespace) -> None:
-    """api + worker + beat in one process group on embedded defaults; Ctrl-C stops them all."""
+    """api + worker + beat (+ sandbox worker) in one process group; Ctrl-C stops them all."""
     import signal
     import subprocess
     import time
@@ -95,6 +114,11 @@ def cmd_dev(args: argparse.Namespace) -> None:
         subprocess.Popen([*exe, "worker", "--concurrency", str(args.concurrency)]),
         subprocess.Popen([*exe, "beat"]),
     ]
+    if _docker_up():
+        procs.append(subprocess.Popen([*exe, "sandbox-worker", "--concurrency", "2"]))
+    else:
+        print("no Docker engine: the code interpreter is off (start dockerd, then rerun)",
+              flush=True)
 
     def stop(*_: object) -> None:
         for p in procs:
@@ -175,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--name", default="runs")
     worker.add_argument("--log-level", default="info")
     worker.set_defaults(func=cmd_worker)
+
+    sbx = sub.add_parser("sandbox-worker", help="code-interpreter worker (queue sandbox, Docker)")
+    sbx.add_argument("--concurrency", type=int, default=0)
+    sbx.add_argument("--name", default="sandbox")
+    sbx.add_argument("--log-level", default="info")
+    sbx.set_defaults(func=cmd_sandbox_worker)
 
     beat = sub.add_parser("beat", help="Celery beat (the sweeper's schedule)")
     beat.add_argument("--log-level", default="info")

@@ -88,6 +88,23 @@ class Settings(BaseSettings):
         "ORCH_CLIENT_API_KEY", "OPENAI_API_KEY"))
     flower_basic_auth: str = ""  # user:password; required to listen beyond loopback
 
+    worker_concurrency: int = 4
+    # Code interpreter sandbox (read by `orchestrator sandbox-worker` and the run hooks).
+    sandbox_image: str = "orchestrator-sandbox:0.1"
+    sandbox_state_dir: Path = Path("var/sandbox")
+    sandbox_timeout: float = 30.0
+    sandbox_lease_margin: float = 60.0
+    sandbox_max_resends: int = 2
+    sandbox_memory_mb: int = 512
+    sandbox_cpus: float = 1.0
+    sandbox_pids: int = 128
+    sandbox_data_mb: int = 100
+    sandbox_max_output: int = 64 * 1024
+    sandbox_pool_size: int = 2
+    sandbox_idle_ttl: float = 600.0
+    sandbox_max_lifetime: float = 3600.0
+    sandbox_concurrency: int = 4
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -31,7 +31,7 @@ def producer() -> Celery:
 QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance",
           "webhooks.deliver": "webhooks", "webhooks.sweep": "maintenance",
           "retrieval.ingest": "runs", "retrieval.sweep": "maintenance",
-          "batches.feed": "maintenance"}
+          "batches.feed": "maintenance", "sandbox.execute": "sandbox"}
 
 
 ROUTE = "jobs.route"  # session.info key: task name -> queue, for this unit of work only

@@ -19,14 +19,17 @@ def make_app() -> Celery:
     s = get_settings()
     app = Celery("orchestrator", broker=s.redis_url, include=[
         "workers.tasks.runs", "workers.tasks.webhooks", "workers.tasks.retrieval",
-        "workers.tasks.batches", "workers.metrics"])
+        "workers.tasks.batches", "workers.tasks.sandbox", "sandbox.tasks", "workers.metrics"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",
         task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"},
                      "webhooks.deliver": {"queue": "webhooks"},
                      "webhooks.sweep": {"queue": "maintenance"},
-                     "batches.feed": {"queue": "maintenance"}},
+                     "batches.feed": {"queue": "maintenance"},
+
+                     "sandbox.execute": {"queue": "sandbox"}, "sandbox.reap": {"queue": "sandbox"},
+                     "runs.sandbox_done": {"queue": "runs"}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

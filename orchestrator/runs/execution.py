@@ -15,6 +15,7 @@ from orchestrator.mappers import run as run_wire
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import tool as search_tool
+from orchestrator.runs import code_interpreter
 from orchestrator.runs.cas import cas, move
 from orchestrator.runs.events import emit
 from orchestrator.runs.outcome import ModelOutcome, StepIds
@@ -55,8 +56,9 @@ def claim(session: Session, run_id: str, owner: str) -> RunRecord | None:
     if status is RunStatus.IN_PROGRESS:
         if run.lease_expires_at is not None and run.lease_expires_at > time.time():
             return None  # live work elsewhere, or a retry not yet due
-        return run if cas(session, run, {"lease_owner": owner,
-                                         "lease_expires_at": lease_until}) else None
+        if not cas(session, run, {"lease_owner": owner, "lease_expires_at": lease_until}):
+            return None
+        return None if code_interpreter.resume_pending(session, run, owner) else run
     return None  # requires_action: waits for the client (or expiry)
 
 
@@ -150,6 +152,17 @@ def _emit_message(session: Session, run: RunRecord, msg: MessageRecord, *names: 
             emit(session, run.tenant, run.id, f"thread.message.{name}", data)
 
 
+def _answer_content(session: Session, run: RunRecord, text: str) -> list[dict[str, Any]]:
+    """The answer's content parts: code-interpreter figures and file links, search citations."""
+    if not run.steps_taken:  # a first step: no tool call of this run to link or cite
+        return [{"type": "text", "text": {"value": text, "annotations": []}}]
+    parts = code_interpreter.answer_content(session, run, text)
+    annotations = parts[-1]["text"]["annotations"]
+    annotations.extend(search_tool.citations(session, run, text))
+    annotations.sort(key=lambda a: a["start_index"])
+    return parts
+
+
 def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelOutcome,
                    ids: StepIds, streamed_created: frozenset[str] = frozenset()) -> bool:
     """Persist one model answer as steps, message and the run's next status; False if stale.
@@ -168,6 +181,9 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
     cut = outcome.finish_reason == "length"
     if builtin and search_tool.handles(outcome):
         return search_tool.record_search(session, run, owner, outcome, ids, streamed_created)
+    if builtin and code_interpreter.handles(run, outcome.tool_calls):
+        return code_interpreter.record_calls(session, run, owner, outcome, ids, usage,
+                                             step_usage, streamed_created)
     if builtin:
         return fail(session, run, "server_error",
                     f"The {builtin[0].name} tool is not available on this server yet.", owner)
@@ -193,9 +209,8 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
     if outcome.content:
         msg = MessageRecord(
             id=ids.message, tenant=run.tenant, created_at=created, thread_id=run.thread_id,
-            role="assistant", content=[{"type": "text", "text": {
-                "value": outcome.content,
-                "annotations": search_tool.citations(session, run, outcome.content)}}],
+            role="assistant",
+            content=_answer_content(session, run, outcome.content),
             attachments=[], status="incomplete" if cut else "completed",
             incomplete_details={"reason": "max_tokens"} if cut else None,
             completed_at=None if cut else created, incomplete_at=created if cut else None,

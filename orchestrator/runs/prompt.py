@@ -8,6 +8,7 @@ from typing import Any
 
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.retrieval import tool as search_tool
+from orchestrator.runs.ci_outputs import tool_text
 
 BUILTIN_FUNCTIONS: dict[str, dict[str, Any]] = {
     "code_interpreter": {
@@ -73,7 +74,7 @@ def _step_messages(step: RunStepRecord, own: dict[str, MessageRecord]) -> list[d
         elif kind == "code_interpreter":
             name = "code_interpreter"
             args = json.dumps({"code": call["code_interpreter"]["input"]})
-            output = json.dumps(call["code_interpreter"].get("outputs", []))
+            output = tool_text(call, details)
         elif kind == "file_search":
             name, args, output = search_tool.replay(details, call)
         else:

@@ -6,11 +6,12 @@ rules (one with "for_seconds": s applies for that long only, e.g. a 429 storm); 
 {"content": str} | {"tool_calls": [{"name", "arguments"}]} | {"status": 429|500,
 "retry_after": s} | {"hang": s} | {"quote_tool": keyword} (answer with the sentence of the
 last tool message that holds keyword, followed by its source marker), plus optional
-"delay_ms", "finish_reason", "usage". Without a matching rule it answers
-"Echo: <last user text>" (or "Tool said: …" after tool outputs).
-POST /v1/embeddings answers with hashed character-trigram vectors (a stand-in embedding model).
-GET /_requests lists every request body received, the most calls ever in flight at once and
-the 429s sent; POST /_reset clears rules and requests.
+"delay_ms", "finish_reason", "usage". A rule with "on": "user" | "tool" only answers before /
+right after a tool result; "{tool}" in a reply's content is replaced by that last tool result.
+Without a matching rule it answers "Echo: <last user text>" (or "Tool said: …" after tool
+outputs). POST /v1/embeddings answers with hashed character-trigram vectors (a stand-in
+embedding model). GET /_requests lists every request body received, the most calls ever in
+flight at once and the 429s sent; POST /_reset clears rules and requests.
 """
 
 from __future__ import annotations
@@ -44,13 +45,20 @@ def _text_of(message: dict[str, Any]) -> str:
 def _pick(body: dict[str, Any]) -> dict[str, Any]:
     messages = body.get("messages", [])
     haystack = "\n".join(_text_of(m) for m in messages)
+    after_tool = bool(messages) and messages[-1].get("role") == "tool"
     for rule in STATE["rules"]:
         if rule.get("until") is not None and time.monotonic() > rule["until"]:
+            continue
+        on = rule.get("on")  # "user": not right after a tool result; "tool": only then
+        if on and (on == "tool") != after_tool:
             continue
         if rule["match"] in haystack and rule.get("times") != 0:
             if rule.get("times") is not None:
                 rule["times"] -= 1
-            return dict(rule["reply"])
+            reply = dict(rule["reply"])
+            if "{tool}" in str(reply.get("content")):
+                reply["content"] = reply["content"].replace("{tool}", _text_of(messages[-1]))
+            return reply
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":
         outputs = [_text_of(m) for m in messages if m.get("role") == "tool"]

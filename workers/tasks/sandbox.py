@@ -1,0 +1,17 @@
+"""runs.sandbox_done: the sandbox worker's callback recording a code_interpreter step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.db import unit_of_work
+from orchestrator.runs import code_interpreter
+from workers.celery_app import app
+
+
+@app.task(name="runs.sandbox_done", queue="runs")
+def sandbox_done(run_id: str, step_id: str, results: list[dict[str, Any]],
+                 route: str | None = None) -> str:
+    """Record the outputs of step `step_id` of run `run_id`, then advance the run."""
+    with unit_of_work() as session:
+        return code_interpreter.record_results(session, run_id, step_id, results, route)
