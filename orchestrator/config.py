@@ -88,7 +88,6 @@ class Settings(BaseSettings):
         "ORCH_CLIENT_API_KEY", "OPENAI_API_KEY"))
     flower_basic_auth: str = ""  # user:password; required to listen beyond loopback
 
-    worker_concurrency: int = 4
     # Code interpreter sandbox (read by `orchestrator sandbox-worker` and the run hooks).
     sandbox_image: str = "orchestrator-sandbox:0.1"
     sandbox_state_dir: Path = Path("var/sandbox")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +22,7 @@ def pipeline(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """Scripted model, API, a threads worker and beat; batches capped at IN_FLIGHT runs."""
     workdir = tmp_path_factory.mktemp(f"batches-{backend}")
     db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
-    redis_db = int(os.environ.get("ORCH_TEST_REDIS_DB", random.randint(1, 13)))
-    with db as url, stack(url, workdir, f"redis://127.0.0.1:6379/{redis_db}",
-                          workers=0, ORCH_BATCH_MAX_IN_FLIGHT=str(IN_FLIGHT),
+    with db as url, stack(url, workdir, workers=0, ORCH_BATCH_MAX_IN_FLIGHT=str(IN_FLIGHT),
                           ORCH_BATCH_FEED_INTERVAL="0.5") as st:
         st.start_worker("--concurrency", "64")
         yield st

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Iterator
 
 import openai
@@ -31,15 +30,10 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def site(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Scripted model, API, one worker and beat on the test Redis database.
-
-    Module-scoped, so it is gone before tests/workers start their own stack on the same Redis
-    database (two workers on one broker would take each other's tasks).
-    """
+    """Scripted model, API, one worker and beat, on a Redis of their own."""
     workdir = tmp_path_factory.mktemp(f"inspector-{backend}")
     db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
-    redis_db = int(os.environ.get("ORCH_TEST_REDIS_DB", random.randint(1, 13)))
-    with db as url, stack(url, workdir, f"redis://127.0.0.1:6379/{redis_db}") as st:
+    with db as url, stack(url, workdir) as st:
         yield st
 
 

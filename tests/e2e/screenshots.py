@@ -7,7 +7,6 @@ SDK, and captures the run list, a thread and a run timeline in Debian's chromium
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -112,9 +111,8 @@ def main() -> None:
     """Build the stack, make the runs, take the pictures."""
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs").absolute()
     out.mkdir(parents=True, exist_ok=True)
-    redis_db = int(os.environ.get("ORCH_TEST_REDIS_DB", "5"))
     with tempfile.TemporaryDirectory() as tmp, sqlite_database(Path(tmp)) as url, \
-            stack(url, Path(tmp), f"redis://127.0.0.1:6379/{redis_db}") as st:
+            stack(url, Path(tmp)) as st:
         sdk = openai.OpenAI(base_url=st.api.base_url, api_key=st.api.keys[0], max_retries=0)
         capture(st, make_runs(sdk, st), out)
     for name in sorted(out.glob("inspector-*.png")):

@@ -100,10 +100,9 @@ def sandboxed(sandbox_image: str,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
     """API, runs worker, beat, scripted model and a sandbox worker; SQLite database."""
     workdir = tmp_path_factory.mktemp("sbx")
-    redis_url = os.environ.get("ORCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
     settings = {**SANDBOX_SETTINGS, "ORCH_SANDBOX_IMAGE": sandbox_image,
                 "ORCH_SANDBOX_STATE_DIR": str(workdir / "sbx")}
-    with sqlite_database(workdir) as url, stack(url, workdir, redis_url, **settings) as st:
+    with sqlite_database(workdir) as url, stack(url, workdir, **settings) as st:
         box = SandboxStack(st)
         box.start_sandbox()
         try:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import redis
 
+from tests.support.redis_server import redis_server
 from tests.support.servers import BIN, ROOT, ApiServer, api_server, free_port
 
 FAST_SETTINGS = {
@@ -170,9 +171,23 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(database_url: str, workdir: Path, redis_url: str, *, workers: int = 1,
+def stack(database_url: str, workdir: Path, redis_url: str | None = None, *, workers: int = 1,
           beat: bool = True, **settings: str) -> Iterator[Stack]:
-    """Everything a run needs, as real processes; the Redis database is emptied first."""
+    """Everything a run needs, as real processes; the Redis database is emptied first.
+
+    Without `redis_url` the stack gets a redis-server of its own: two stacks' workers on one
+    broker would take each other's tasks (each finding no such run in its own database).
+    """
+    with contextlib.ExitStack() as own:
+        if redis_url is None:
+            redis_url = own.enter_context(redis_server(workdir)).url
+        yield own.enter_context(_stack(database_url, workdir, redis_url, workers, beat,
+                                       settings))
+
+
+@contextlib.contextmanager
+def _stack(database_url: str, workdir: Path, redis_url: str, workers: int, beat: bool,
+           settings: dict[str, str]) -> Iterator[Stack]:
     redis.Redis.from_url(redis_url).flushdb()
     with model_server(workdir) as model:
         env_extra = {**FAST_SETTINGS, "ORCH_MODEL_BASE_URL": model.base_url,

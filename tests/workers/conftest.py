@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import random
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,8 +18,7 @@ def pipeline(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """Scripted model, API, one prefork worker and beat; a private Redis database."""
     workdir = tmp_path_factory.mktemp(f"stack-{backend}")
     db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
-    redis_db = int(os.environ.get("ORCH_TEST_REDIS_DB", random.randint(1, 13)))
-    with db as url, stack(url, workdir, f"redis://127.0.0.1:6379/{redis_db}") as st:
+    with db as url, stack(url, workdir) as st:
         yield st
 
 
