@@ -184,9 +184,11 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
     if builtin and code_interpreter.handles(run, outcome.tool_calls):
         return code_interpreter.record_calls(session, run, owner, outcome, ids, usage,
                                              step_usage, streamed_created)
-    if builtin:
+    if builtin:  # a built-in the run does not have, or code and search in one turn
+        names = sorted({c.name for c in builtin})
         return fail(session, run, "server_error",
-                    f"The {builtin[0].name} tool is not available on this server yet.", owner)
+                    f"The model called {', '.join(names)}, which this run cannot use together"
+                    " or does not have enabled.", owner)
     if outcome.tool_calls:
         changes: dict[str, Any] = {
             "usage": usage, "steps_taken": taken, "attempts": 0, "lease_owner": None,

@@ -160,10 +160,10 @@ def test_image_file_content_renders(page: Page, sdk: openai.OpenAI, site: Stack)
 
 def test_failed_run_shows_last_error_and_filters(page: Page, sdk: openai.OpenAI,
                                                  site: Stack) -> None:
-    asst = sdk.beta.assistants.create(model="scripted-model", tools=[{"type": "code_interpreter"}])
+    asst = sdk.beta.assistants.create(model="scripted-model")
     thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "run code please"}])
-    site.model.script({"match": "run code please", "times": 1, "reply": {
-        "tool_calls": [{"name": "code_interpreter", "arguments": json.dumps({"code": "1+1"})}]}})
+    # A 400 from the model is not retried: the run fails at once with last_error.
+    site.model.script({"match": "run code please", "times": 1, "reply": {"status": 400}})
     failed = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id,
                                                    poll_interval_ms=100)
     assert failed.status == "failed" and failed.last_error is not None

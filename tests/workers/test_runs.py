@@ -187,17 +187,19 @@ def test_max_completion_tokens_makes_run_incomplete(sdk: openai.OpenAI, assistan
     assert sent["max_completion_tokens"] == 256
 
 
-def test_builtin_tool_without_backend_fails_clearly(sdk: openai.OpenAI,
-                                                    pipeline: Stack) -> None:
+def test_builtin_tool_the_run_lacks_fails_clearly(sdk: openai.OpenAI,
+                                                   pipeline: Stack) -> None:
+    # The model calls code_interpreter although the run offers only file_search: no code runs.
     asst = sdk.beta.assistants.create(model="m", tools=[{"type": "file_search"}])
     thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "compute it"}])
     pipeline.model.script({"match": "compute it", "times": 1, "reply": {"tool_calls": [
-        {"name": "file_search", "arguments": json.dumps({"query": "it"})}]}})
+        {"name": "code_interpreter", "arguments": json.dumps({"code": "1+1"})}]}})
     run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id,
                                                 poll_interval_ms=100)
     assert run.status == "failed"
     assert run.last_error.code == "server_error"  # type: ignore[union-attr]
-    assert "file_search" in run.last_error.message  # type: ignore[union-attr]
+    assert "code_interpreter" in run.last_error.message  # type: ignore[union-attr]
+    assert "does not have enabled" in run.last_error.message  # type: ignore[union-attr]
     assert sdk.beta.threads.runs.create_and_poll(  # the thread is free again
         thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=100,
         tools=[]).status == "completed"
