@@ -8,7 +8,7 @@ midway, and the peak RSS of the API and worker processes.
 
     python -m bench.bench_batch [--questions 1000] [--model-ms 1000] [--backend sqlite|postgres]
                                 [--max-in-flight 400] [--worker-concurrency 200] [--ratio]
-                                [--feeder-worker]
+                                [--feeder-worker] [--cli]
 
 --ratio also measures no-op Celery tasks/s on the same broker with the same pool and
 concurrency afterwards (bench/bench_runs.py's measure_noop) and reports runs/s over it; with
@@ -22,6 +22,7 @@ import io
 import json
 import os
 import random
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ from sqlalchemy import create_engine, text
 
 from bench.bench_runs import measure_noop, stop_workers
 from bench.common import machine_info, write_results
-from tests.support.servers import postgres_database, sqlite_database
+from tests.support.servers import BIN, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 
 IN_FLIGHT = ("SELECT count(*) FROM runs JOIN batch_requests ON batch_requests.run_id = runs.id"
@@ -104,6 +105,46 @@ def run(st: Stack, n: int) -> dict[str, Any]:
     }
 
 
+def rss_mb(pid: int) -> float:
+    """VmRSS (resident now) of a process, in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    kb = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS"))
+    return round(kb / 1024, 1)
+
+
+def run_cli(st: Stack, n: int, work: Path) -> dict[str, Any]:
+    """n questions through `orchestrator batch` (the CLI users run); RSS after 1,000 and at n."""
+    sdk = openai.OpenAI(base_url=st.api.base_url, api_key=st.api.keys[0], max_retries=3)
+    asst = sdk.beta.assistants.create(model="scripted", instructions="Answer briefly.")
+    questions, answers = work / "questions.txt", work / "answers.jsonl"
+    questions.write_text("".join(f"Question number {i}?\n" for i in range(n)))
+    env = {**st.env, "ORCH_BASE_URL": st.api.base_url, "OPENAI_API_KEY": st.api.keys[0]}
+    pids = {"api": st.api.process.pid, "worker": st.workers[0].pid}
+    t0 = time.monotonic()
+    cli = subprocess.Popen([str(BIN / "orchestrator"), "batch", str(questions), "--assistant",
+                            asst.id, "-o", str(answers), "--poll", "0.5"], env=env, cwd=work,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    at: dict[str, dict[str, float]] = {}
+    while cli.poll() is None:
+        batches = sdk.batches.list(limit=1).data
+        counts = batches[0].request_counts if batches else None
+        if "1000" not in at and counts and counts.completed >= min(1000, n):
+            at["1000"] = {k: rss_mb(p) for k, p in pids.items()}
+        time.sleep(0.5)
+    total_s = time.monotonic() - t0
+    at[str(n)] = {k: rss_mb(p) for k, p in pids.items()}
+    rows = [json.loads(line) for line in answers.read_text().splitlines()]
+    log = (cli.stdout.read() if cli.stdout else b"").decode(errors="replace")
+    return {
+        "questions": n, "cli_exit": cli.returncode, "answers": len(rows), "answered": sum(
+            1 for r in rows if r.get("status") == "completed" and r.get("answer")),
+        "distinct_ids": len({r.get("custom_id") for r in rows}), "total_s": round(total_s, 1),
+        "runs_per_s": round(n / total_s, 1), "rss_mb_at": at,
+        "peak_rss_mb": {k: peak_rss_mb(p) for k, p in pids.items()},
+        "cli_last_lines": log.strip().splitlines()[-3:],
+    }
+
+
 def main() -> None:
     """Parse arguments, start the stack, run, report."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -113,6 +154,8 @@ def main() -> None:
     ap.add_argument("--max-in-flight", type=int, default=400)
     ap.add_argument("--worker-concurrency", type=int, default=200)
     ap.add_argument("--ratio", action="store_true")
+    ap.add_argument("--cli", action="store_true",
+                    help="submit through `orchestrator batch` and report RSS at 1,000 and at N")
     ap.add_argument("--feeder-worker", action="store_true",
                     help="maintenance (the feeder) in its own worker process")
     ap.add_argument("--redis-url", default=os.environ.get(
@@ -131,7 +174,7 @@ def main() -> None:
             st.start_worker("--concurrency", str(args.worker_concurrency))
         st.model.script(delay_ms=args.model_ms)
         time.sleep(3)  # the worker connects
-        figures = run(st, args.questions)
+        figures = run_cli(st, args.questions, work) if args.cli else run(st, args.questions)
         if args.ratio:
             stop_workers(st)
             noop = measure_noop(st, 1000, ["--pool", "threads", "--concurrency",
