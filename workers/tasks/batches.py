@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-
-from redis.exceptions import LockError
-
 from orchestrator import jobs
 from orchestrator.batches.feeder import tick
 from orchestrator.config import get_settings
-from orchestrator.redis_client import get_redis
 from workers.celery_app import app
+from workers.leader import single_leader
 
 FOLLOW_UP_SECONDS = 0.2
 LOCK_SECONDS = 10.0
@@ -22,15 +18,10 @@ def feed() -> str:
     interval = get_settings().batch_feed_interval
     # Short: a killed feeder's lock must not stall every batch for long; a tick that outlives
     # it meets a second feeder only at the cursor's compare-and-set.
-    lock = get_redis().lock("orch:lock:batches.feed", timeout=max(LOCK_SECONDS, interval * 5),
-                            blocking=False)
-    if not lock.acquire(blocking=False):
-        return "another feeder is running"
-    try:
+    with single_leader("batches.feed", max(LOCK_SECONDS, interval * 5)) as leader:
+        if not leader:
+            return "another feeder is running"
         r = tick()
         if r.fed:  # more may fit soon: look again before the next beat tick
             jobs.send("batches.feed", countdown=min(interval, FOLLOW_UP_SECONDS))
         return f"fed={r.fed} refused={r.refused} cancelled={r.cancelled} finished={r.finished}"
-    finally:
-        with contextlib.suppress(LockError):
-            lock.release()

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-
-from redis.exceptions import LockError
 
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
-from orchestrator.redis_client import get_redis
 from orchestrator.runs.sweeper import sweep as sweep_runs
 from workers import runner
 from workers.celery_app import app
+from workers.leader import single_leader
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +24,10 @@ def advance(run_id: str) -> str:
 def sweep() -> str:
     """Re-enqueue orphaned runs, expire overdue ones, republish events (one sweeper at a time)."""
     interval = get_settings().sweep_interval
-    lock = get_redis().lock("orch:lock:runs.sweep", timeout=max(30.0, interval * 10),
-                            blocking=False)
-    if not lock.acquire(blocking=False):
-        return "another sweeper is running"
-    try:
+    with single_leader("runs.sweep", max(30.0, interval * 10)) as leader:
+        if not leader:
+            return "another sweeper is running"
         with unit_of_work() as session:
             report = sweep_runs(session)
         return f"requeued={report.requeued} expired={report.expired} " \
                f"republished={report.republished}"
-    finally:
-        with contextlib.suppress(LockError):  # expired while we swept: nothing to release
-            lock.release()
