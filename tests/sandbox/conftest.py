@@ -138,6 +138,21 @@ def script_code(st: Stack, code: str, answer: str = "Result: {tool}") -> str:
     return marker
 
 
+def start_code_run(sdk: openai.OpenAI, st: Stack, assistant_id: str,
+                   code: str) -> tuple[Any, Any]:
+    """(thread, run) of a run whose code cell is running now (its step exists, plus 0.5 s)."""
+    marker = script_code(st, code)
+    thread = sdk.beta.threads.create()
+    sdk.beta.threads.messages.create(thread_id=thread.id, role="user", content=marker)
+    run = sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant_id)
+    deadline = time.monotonic() + 30
+    while not sdk.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)
+    return thread, run
+
+
 def run_code(sdk: openai.OpenAI, st: Stack, assistant_id: str, code: str,
              thread_id: str | None = None, answer: str = "Result: {tool}",
              attachments: list[dict[str, Any]] | None = None) -> tuple[Any, Any, Any]:

@@ -11,7 +11,13 @@ from typing import Any
 import openai
 import pytest
 
-from tests.sandbox.conftest import SandboxStack, logs_of, run_code, script_code
+from tests.sandbox.conftest import (
+    SandboxStack,
+    logs_of,
+    run_code,
+    script_code,
+    start_code_run,
+)
 
 HARMLESS = "print(6 * 7)"
 
@@ -138,15 +144,8 @@ def test_no_privilege_escalation(sdk: openai.OpenAI, sandboxed: SandboxStack,
 @pytest.mark.slow
 def test_sandbox_worker_killed_mid_job(sdk: openai.OpenAI, sandboxed: SandboxStack,
                                        tutor: Any) -> None:
-    marker = script_code(sandboxed.st, "import time\ntime.sleep(2)\nprint('survived')")
-    thread = sdk.beta.threads.create()
-    sdk.beta.threads.messages.create(thread_id=thread.id, role="user", content=marker)
-    run = sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=tutor.id)
-    deadline = time.monotonic() + 30
-    while not sdk.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(0.5)
+    thread, run = start_code_run(sdk, sandboxed.st, tutor.id,
+                                 "import time\ntime.sleep(2)\nprint('survived')")
     dead = sandboxed.proc
     assert dead is not None
     os.killpg(dead.pid, signal.SIGKILL)

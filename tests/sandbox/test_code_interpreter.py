@@ -92,17 +92,10 @@ def test_cancel_kills_the_running_cell(sdk: openai.OpenAI, sandboxed: SandboxSta
                                        tutor: Any) -> None:
     import time
 
-    from tests.sandbox.conftest import script_code
+    from tests.sandbox.conftest import start_code_run
 
-    marker = script_code(sandboxed.st, "import time\ntime.sleep(5.5)\nprint('finished')")
-    thread = sdk.beta.threads.create()
-    sdk.beta.threads.messages.create(thread_id=thread.id, role="user", content=marker)
-    run = sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=tutor.id)
-    deadline = time.monotonic() + 30
-    while not sdk.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    time.sleep(0.5)
+    thread, run = start_code_run(sdk, sandboxed.st, tutor.id,
+                                 "import time\ntime.sleep(5.5)\nprint('finished')")
     started = time.monotonic()
     sdk.beta.threads.runs.cancel(thread_id=thread.id, run_id=run.id)
     while sdk.beta.threads.runs.retrieve(thread_id=thread.id,
