@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     worker_pool: str = "threads"
     worker_concurrency: int = 200
     model_max_concurrency: int = 0  # per worker process; 0 = as many as the pool allows
+    # Celery task events cost about 1 ms of worker CPU per task (half of Celery's own share of
+    # a step): off unless asked for. `orchestrator flower` switches them on while it watches.
+    worker_task_events: bool = False
 
     # Run inspector (/inspector)
     inspector_session_seconds: int = 12 * 3600
@@ -111,6 +114,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Settings:
+        """A lease is renewed once it is a heartbeat old: it must last two heartbeats."""
+        if self.lease_seconds <= 2 * self.heartbeat_seconds:
+            raise ValueError(
+                f"ORCH_LEASE_SECONDS ({self.lease_seconds:g}) must be more than twice "
+                f"ORCH_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g})")
+        return self
 
     @property
     def effective_database_url(self) -> str:

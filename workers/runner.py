@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
@@ -59,7 +60,7 @@ def advance(run_id: str, client: ModelClient | None = None) -> str:
                              context_tokens=settings.model_context_tokens)
     ids = ex.new_step_ids()
     live = LiveStream(run, ids) if run.stream else None
-    HEARTBEAT.hold(run_id, owner)
+    HEARTBEAT.hold(run_id, owner, run.lease_expires_at or time.time())
     try:
         outcome: ModelOutcome = model.complete(
             body, on_text=live.text if live else None, on_tool=live.tool if live else None)
