@@ -178,7 +178,8 @@ def main() -> None:
         if args.ratio:
             stop_workers(st)
             noop = measure_noop(st, 1000, ["--pool", "threads", "--concurrency",
-                                           str(args.worker_concurrency)], 3)
+                                           str(args.worker_concurrency)], 3,
+                                task_events=False)  # like `orchestrator worker` by default
             figures["noop_tasks_per_s"] = noop["tasks_per_s"]
             figures["ratio_to_noop"] = round(figures["runs_per_s"] / noop["tasks_per_s"], 3)
     figures.update(backend=args.backend, feeder_worker=args.feeder_worker, model_ms=args.model_ms,

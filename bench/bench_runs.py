@@ -12,8 +12,9 @@
 (c)  recovery: 20 runs in flight on a model that takes 1 s, SIGKILL of the worker's process group,
      a new worker; seconds from its start until all 20 completed, one assistant message each.
 
-Celery task events (the workers run with -E) split (a) into queue wait, wait for a free pool
-child and task run time. Prints a report and writes bench/results/runs-<time>.json.
+Celery task events (both workers run with them on: `--task-events` / -E, about 1 ms of worker
+CPU per task, off by default in production) split (a) into queue wait, wait for a free pool child
+and task run time. Prints a report and writes bench/results/runs-<time>.json.
 
     python -m bench.bench_runs [--backend sqlite|postgres] [--runs N] [--concurrency C]
                                [--pool P] [--worker-concurrency W] [--noop-tasks M]
@@ -378,7 +379,8 @@ def wait_counter(r: redis.Redis, key: str, n: int, timeout: float) -> int:
         time.sleep(0.005)
 
 
-def measure_noop(st: Stack, n: int, worker_args: list[str], rounds: int) -> dict[str, Any]:
+def measure_noop(st: Stack, n: int, worker_args: list[str], rounds: int,
+                 task_events: bool = True) -> dict[str, Any]:
     """(b): no-op tasks per second, our settings, a separate worker process like ours.
 
     `rounds` rounds of `n` tasks each (a round at a few hundred tasks/s lasts about a second,
@@ -387,7 +389,8 @@ def measure_noop(st: Stack, n: int, worker_args: list[str], rounds: int) -> dict
     log = (st.workdir / "noop-worker.log").open("wb")
     proc = subprocess.Popen(
         [str(BIN / "celery"), "-A", "bench.noop_app", "worker", "-Q", NOOP_QUEUE,
-         "-n", "noop@%h", "-E", "--loglevel", "info", *worker_args],
+         "-n", "noop@%h", *(["-E"] if task_events else []), "--loglevel", "info",
+         *worker_args],
         env=st.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     r = redis.Redis.from_url(st.env["ORCH_REDIS_URL"])
     app = sender(st.env["ORCH_REDIS_URL"])
@@ -604,21 +607,22 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     w = args.worker_concurrency or (200 if args.pool == "threads" else 2)
     worker_args = ["--pool", args.pool, "--concurrency", str(w)]
+    ours = [*worker_args, "--task-events"]  # the no-op worker gets -E: the same cost on both
     workdir = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     db_cm = postgres_database() if args.backend == "postgres" else sqlite_database(workdir)
     print(f"bench-runs: backend={args.backend}, logs in {workdir}", file=sys.stderr)
     with db_cm as url, stack(url, workdir, args.redis_url, workers=0, beat=True) as st:
         db = Runs(url)
         try:
-            st.start_worker(*worker_args)
+            st.start_worker(*ours)
             warm_up(st, db, w)
             runs = measure_runs(st, db, args.runs, args.concurrency, w, args.profile)
             one = measure_one_at_a_time(st, db, args.latency_runs, w)
             stop_workers(st)
             noop = measure_noop(st, args.noop_tasks or args.runs, worker_args, args.noop_rounds)
-            st.start_worker(*worker_args)
+            st.start_worker(*ours)
             warm_up(st, db, w)
-            recovery = measure_recovery(st, db, worker_args, w)
+            recovery = measure_recovery(st, db, ours, w)
         finally:
             db.dispose()
     res = {"backend": args.backend, "pool": args.pool, "worker_concurrency": w,

@@ -66,7 +66,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
     s = get_settings()
     argv = ["worker", "-Q", args.queues, "--concurrency",
             str(args.concurrency or s.worker_concurrency), "--pool", args.pool or s.worker_pool,
-            "--loglevel", args.log_level, "-n", f"{args.name}@%h", "-E"]
+            "--loglevel", args.log_level, "-n", f"{args.name}@%h"]
+    if args.task_events or s.worker_task_events:
+        argv.append("-E")
     app.worker_main(argv)
 
 
@@ -159,7 +161,7 @@ def cmd_batch(args: argparse.Namespace) -> None:
 
 
 def cmd_flower(args: argparse.Namespace) -> None:
-    """Flower on our Celery app (workers send task events: -E)."""
+    """Flower on our Celery app; running workers are told to send task events at once."""
     from workers.celery_app import app
 
     auth = get_settings().flower_basic_auth
@@ -170,6 +172,9 @@ def cmd_flower(args: argparse.Namespace) -> None:
             "--tasks_columns=name,uuid,state,args,result,received,runtime,worker"]
     if auth:
         argv.append(f"--basic-auth={auth}")
+    # Flower repeats this every few seconds (workers started later get it too); the first
+    # broadcast here means no task is missed while its timer has not fired yet.
+    app.control.enable_events()
     app.start(argv)
 
 
@@ -197,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--pool", default="", choices=["", "threads", "prefork", "solo"],
                         help="Celery pool (default ORCH_WORKER_POOL, threads)")
     worker.add_argument("--name", default="runs")
+    worker.add_argument("--task-events", action="store_true",
+                        help="send Celery task events from the start (default "
+                             "ORCH_WORKER_TASK_EVENTS; Flower turns them on while it runs)")
     worker.add_argument("--log-level", default="info")
     worker.set_defaults(func=cmd_worker)
 

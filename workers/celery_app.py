@@ -58,8 +58,10 @@ def make_app() -> Celery:
             "unacked_restore_interval": 5,
             "unacked_restore_throttle": 1,
         },
-        worker_send_task_events=True,
-        task_send_sent_event=True,
+        # Task events on demand: `orchestrator worker --task-events` (ORCH_WORKER_TASK_EVENTS)
+        # or Flower's periodic enable_events broadcast; worker heartbeats are always sent.
+        worker_send_task_events=s.worker_task_events,
+        task_send_sent_event=s.worker_task_events,
         worker_soft_shutdown_timeout=10,
         worker_enable_soft_shutdown_on_idle=True,
         beat_schedule={
