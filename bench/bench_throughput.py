@@ -27,7 +27,15 @@ from typing import Any
 
 import httpx
 
-from bench.bench_runs import REDIS_URL, Runs, create_runs, ensure_redis_db_unused, prepare
+from bench.bench_runs import (
+    REDIS_URL,
+    Runs,
+    create_runs,
+    ensure_redis_db_unused,
+    prepare,
+    py_spy,
+    worker_pids,
+)
 from bench.common import CpuSample, machine_info, write_results
 from tests.support.servers import postgres_available, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
@@ -73,7 +81,8 @@ def model_calls(st: Stack) -> int:
 
 
 def measure(st: Stack, db: Runs, n: int, concurrency: int, tag: str,
-            storm: tuple[float, float] | None = None) -> dict[str, Any]:
+            storm: tuple[float, float] | None = None,
+            profile: Path | None = None) -> dict[str, Any]:
     """Create n runs, optionally start a 429 storm (after, seconds), wait for all to end."""
     asst, threads = asyncio.run(prepare(st, n, tag, concurrency))
     worker = st.workers[0].pid
@@ -84,7 +93,7 @@ def measure(st: Stack, db: Runs, n: int, concurrency: int, tag: str,
         after, seconds = storm
         timer = threading.Timer(after, lambda: st.model.script(
             {"match": "", "for_seconds": seconds, "reply": {"status": 429, "retry_after": 1}}))
-    with InFlight(db, asst) as flight:
+    with py_spy(worker_pids(st), profile), InFlight(db, asst) as flight:
         cpu0 = CpuSample.take(pids)
         t0 = time.time()
         if timer:
@@ -144,6 +153,8 @@ def main() -> None:
     parser.add_argument("--storm-after", type=float, default=3.0)
     parser.add_argument("--storm-seconds", type=float, default=30.0)
     parser.add_argument("--redis-url", default=REDIS_URL)
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="py-spy raw stacks of each process during (a) into this folder")
     args = parser.parse_args()
     ensure_redis_db_unused(args.redis_url)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -156,7 +167,8 @@ def main() -> None:
             st.model.script(delay_ms=args.model_ms)
             st.start_worker("--pool", args.pool, "--concurrency", str(args.worker_concurrency))
             asyncio.run(prepare(st, 1, "warm-up", 1))
-            throughput = measure(st, db, args.runs, args.concurrency, "bench-throughput")
+            throughput = measure(st, db, args.runs, args.concurrency, "bench-throughput",
+                                 profile=args.profile)
             storm = measure(st, db, args.storm_runs, args.concurrency, "bench-storm",
                             (args.storm_after, args.storm_seconds)) if args.storm_runs else {}
         finally:

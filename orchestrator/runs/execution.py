@@ -5,23 +5,25 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from orchestrator import jobs
 from orchestrator.config import get_settings
+from orchestrator.db import insert
 from orchestrator.ids import new_id
 from orchestrator.mappers import run as run_wire
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import tool as search_tool
 from orchestrator.runs import code_interpreter
-from orchestrator.runs.cas import cas, move
+from orchestrator.runs.cas import RUNS, cas, move
 from orchestrator.runs.events import emit
 from orchestrator.runs.outcome import ModelOutcome, StepIds
 from orchestrator.runs.prompt import BUILTIN_FUNCTIONS
 from orchestrator.runs.service import emit_run
 from orchestrator.runs.status import TERMINAL, RunStatus, StepStatus
+from orchestrator.runs.transitions import transition
 
 HISTORY_LIMIT = 1000  # newest thread messages read per step; truncation cuts further
 
@@ -36,13 +38,39 @@ def new_step_ids() -> StepIds:
     return StepIds(new_id("step"), new_id("message"), new_id("step"))
 
 
+# queued -> in_progress under a lease in one statement that returns the run (built once).
+CLAIM_QUEUED = select(RunRecord).from_statement(update(RUNS).where(
+    RUNS.c.id == bindparam("run_id"), RUNS.c.status == RunStatus.QUEUED.value,
+).values(
+    status=RunStatus.IN_PROGRESS.value, version=RUNS.c.version + 1,
+    started_at=bindparam("started_at"), lease_owner=bindparam("owner"),
+    lease_expires_at=bindparam("lease_until"), updated_at=bindparam("updated_at"),
+).returning(*RUNS.c))
+
+
+def _claim_queued(session: Session, run_id: str, owner: str,
+                  lease_until: float) -> RunRecord | None:
+    """queued -> in_progress under our lease (UPDATE … RETURNING the run), or None."""
+    return session.scalars(CLAIM_QUEUED, {
+        "run_id": run_id, "started_at": now(), "owner": owner, "lease_until": lease_until,
+        "updated_at": time.time()}).first()
+
+
 def claim(session: Session, run_id: str, owner: str) -> RunRecord | None:
-    """Take the run's next step under a lease, or None when there is nothing for us to do."""
+    """Take the run's next step under a lease, or None when there is nothing for us to do.
+
+    The common case, a queued run, is one compare-and-set that returns the run; anything else
+    is read first and handled by its status.
+    """
+    lease_until = time.time() + get_settings().lease_seconds
+    run = _claim_queued(session, run_id, owner, lease_until)
+    if run is not None:
+        emit_run(session, run, transition(RunStatus.QUEUED, RunStatus.IN_PROGRESS))
+        return run
     run = load(session, run_id)
     if run is None or RunStatus(run.status) in TERMINAL:
         return None
     status = RunStatus(run.status)
-    lease_until = time.time() + get_settings().lease_seconds
     if status is RunStatus.CANCELLING:
         finish_cancel(session, run)
         return None
@@ -152,9 +180,10 @@ def _emit_message(session: Session, run: RunRecord, msg: MessageRecord, *names: 
             emit(session, run.tenant, run.id, f"thread.message.{name}", data)
 
 
-def _answer_content(session: Session, run: RunRecord, text: str) -> list[dict[str, Any]]:
+def _answer_content(session: Session, run: RunRecord, text: str,
+                    first_step: bool) -> list[dict[str, Any]]:
     """The answer's content parts: code-interpreter figures and file links, search citations."""
-    if not run.steps_taken:  # a first step: no tool call of this run to link or cite
+    if first_step:  # no tool call of this run to link or cite
         return [{"type": "text", "text": {"value": text, "annotations": []}}]
     parts = code_interpreter.answer_content(session, run, text)
     annotations = parts[-1]["text"]["annotations"]
@@ -212,7 +241,7 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
         msg = MessageRecord(
             id=ids.message, tenant=run.tenant, created_at=created, thread_id=run.thread_id,
             role="assistant",
-            content=_answer_content(session, run, outcome.content),
+            content=_answer_content(session, run, outcome.content, first_step=ordinal == 0),
             attachments=[], status="incomplete" if cut else "completed",
             incomplete_details={"reason": "max_tokens"} if cut else None,
             completed_at=None if cut else created, incomplete_at=created if cut else None,
@@ -224,9 +253,7 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
             step_details={"type": "message_creation",
                           "message_creation": {"message_id": ids.message}},
             usage=None if outcome.tool_calls else step_usage)
-        session.add(msg)
-        session.add(step)
-        session.flush()
+        insert(session, msg, step)
         if "message" not in streamed_created:
             _emit_step(session, run, step, "created", "in_progress")
             _emit_message(session, run, msg, "created", "in_progress")
@@ -241,8 +268,7 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
                 {"id": c.id, "type": "function",
                  "function": {"name": c.name, "arguments": c.arguments, "output": None}}
                 for c in outcome.tool_calls]})
-        session.add(tool_step)
-        session.flush()
+        insert(session, tool_step)
         if "tools" not in streamed_created:
             _emit_step(session, run, tool_step, "created", "in_progress")
     emit_run(session, run, event)
@@ -276,8 +302,8 @@ def step_cap_reached(run: RunRecord) -> bool:
     return run.steps_taken >= get_settings().max_run_steps
 
 
-def renew_leases(session: Session, held: dict[str, str]) -> int:
-    """Heartbeat: push out the leases we still hold (run id -> lease owner), in one UPDATE.
+def renew_leases(session: Session, held: dict[str, str], until: float) -> int:
+    """Heartbeat: push the leases we still hold (run id -> lease owner) out to `until`.
 
     Owners are unique per attempt, so `id IN … AND lease_owner IN …` matches exactly the
     (run, owner) pairs we hold, through the primary key.
@@ -287,8 +313,7 @@ def renew_leases(session: Session, held: dict[str, str]) -> int:
     stmt = update(RunRecord).where(
         col(RunRecord.id).in_(list(held)), col(RunRecord.lease_owner).in_(set(held.values())),
         col(RunRecord.status) == RunStatus.IN_PROGRESS.value,
-    ).values(lease_expires_at=time.time() + get_settings().lease_seconds).execution_options(
-        synchronize_session=False)
+    ).values(lease_expires_at=until).execution_options(synchronize_session=False)
     result = session.exec(stmt)
     return int(result.rowcount)
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from orchestrator import jobs
 from orchestrator.config import get_settings
+from orchestrator.db import insert
 from orchestrator.errors import InvalidRequest, not_found
 from orchestrator.ids import new_id
 from orchestrator.mappers import run as run_wire
@@ -122,11 +123,11 @@ def new_run(session: Session, tenant: str, version: Version, thread: ThreadRecor
         expires_at=created + get_settings().run_expiry_seconds,
         stream=bool(body.stream),
     )
-    session.add(run)
     try:
         # The partial unique index on active runs is the thread lock: no check beforehand,
         # and no savepoint, since a refused run fails the whole request (nothing to keep).
-        session.flush()
+        # A Core INSERT: the run is only written here; later changes are compare-and-sets.
+        insert(session, run)
     except IntegrityError:
         session.rollback()
         current = active_run(session, thread.id)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from orchestrator.errors import InvalidRequest, not_found
@@ -12,12 +14,19 @@ from orchestrator.schemas.common import Version
 M = TypeVar("M")
 
 
+@lru_cache(maxsize=64)
+def _owned(model: Any) -> Any:
+    """SELECT a tenant's row by id, built once per model: compiled-cache hits, no re-keying."""
+    return select(model).where(model.id == bindparam("object_id"),
+                               model.tenant == bindparam("tenant"))
+
+
 def get_owned(session: Session, model: type[M], tenant: str, object_id: str, kind: str,
               param: str | None = None) -> M:
     """The tenant's object with this id, or OpenAI's 404."""
-    row = session.exec(
-        select(model).where(model.id == object_id, model.tenant == tenant)  # type: ignore[attr-defined]
-    ).first()
+    stmt = _owned(cast(Any, model))
+    row = cast("M | None", session.exec(
+        stmt, params={"object_id": object_id, "tenant": tenant}).first())
     if row is None:
         raise not_found(kind, object_id, param)
     return row

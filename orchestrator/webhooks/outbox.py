@@ -6,7 +6,8 @@ import json
 import time
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, false, select
+from sqlmodel import Session
 
 from orchestrator import jobs
 from orchestrator.config import get_settings
@@ -56,7 +57,8 @@ def attach_run_url(session: Session, run: RunRecord, url: str | None, version: V
     session.add(RunWebhookRecord(run_id=run.id, tenant=run.tenant, url=url, api_version=version))
 
 
-def _wants(endpoint: WebhookEndpointRecord, event: str) -> bool:
+def _wants(endpoint: Any, event: str) -> bool:
+    """Whether an endpoint (a record or a row with `events`) subscribed to `event`."""
     return ALL in endpoint.events or event in endpoint.events
 
 
@@ -80,15 +82,25 @@ def new_delivery(session: Session, tenant: str, event_id: str, event: str, body:
     return row
 
 
+_ENDPOINTS = WebhookEndpointRecord.__table__  # type: ignore[attr-defined]
+_RUN_HOOKS = RunWebhookRecord.__table__  # type: ignore[attr-defined]
+# Built once: on a run's path these are two cached Core statements, no ORM loading or autoflush.
+ENABLED_ENDPOINTS = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events, _ENDPOINTS.c.api_version).where(
+    _ENDPOINTS.c.tenant == bindparam("tenant"), _ENDPOINTS.c.disabled == false())
+RUN_HOOK = select(_RUN_HOOKS.c.url, _RUN_HOOKS.c.api_version).where(
+    _RUN_HOOKS.c.run_id == bindparam("run_id"))
+
+
 def on_run_event(session: Session, run: RunRecord, event: str) -> None:
     """Called for every run event; writes one delivery per interested receiver."""
     if event not in RUN_EVENTS:
         return
-    endpoints = [e for e in session.exec(select(WebhookEndpointRecord).where(
-        col(WebhookEndpointRecord.tenant) == run.tenant,
-        col(WebhookEndpointRecord.disabled) == False,  # noqa: E712
-    )).all() if _wants(e, event)]
-    hook = session.get(RunWebhookRecord, run.id)
+    if session.new:  # rows added in this transaction (a run's webhook_url) must be visible
+        session.flush()
+    connection = session.connection()
+    endpoints = [e for e in connection.execute(ENABLED_ENDPOINTS, {"tenant": run.tenant})
+                 if _wants(e, event)]
+    hook = connection.execute(RUN_HOOK, {"run_id": run.id}).first()
     if not endpoints and hook is None:
         return
     event_id = new_event_id()
