@@ -84,13 +84,22 @@ def _dump(value: Any) -> Any:
     return value.model_dump(exclude_none=True, by_alias=True)
 
 
+def _assistant(session: Session, tenant: str, assistant_id: str) -> AssistantRecord:
+    """The run's assistant, read once per transaction (a batch chunk names it on every line)."""
+    seen: dict[tuple[str, str], AssistantRecord] = session.info.setdefault("assistants", {})
+    asst = seen.get((tenant, assistant_id))
+    if asst is None:
+        asst = seen[tenant, assistant_id] = get_owned(
+            session, AssistantRecord, tenant, assistant_id, "assistant", param="assistant_id")
+    return asst
+
+
 def new_run(session: Session, tenant: str, version: Version, thread: ThreadRecord,
             body: RunOptions, additional_instructions: str | None = None,
             run_id: str | None = None) -> RunRecord:
     """Validate the options against the assistant and record a queued run."""
     webhook_outbox.check_run_url(body.webhook_url)  # resolves DNS: before any write
-    asst = get_owned(session, AssistantRecord, tenant, body.assistant_id, "assistant",
-                     param="assistant_id")
+    asst = _assistant(session, tenant, body.assistant_id)
     check_tools_version(version, body.tools)
     if version == "v2":
         reject_field(body, "file_ids", version)

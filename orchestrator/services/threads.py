@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col
 from sqlmodel import delete as sql_delete
 
+from orchestrator.db import insert
 from orchestrator.ids import new_id
 from orchestrator.models import MessageRecord, ThreadRecord
 from orchestrator.schemas.common import Version
@@ -36,8 +37,7 @@ def create(session: Session, tenant: str, version: Version, body: CreateThread,
     session.add(rec)
     session.flush()  # the thread row first: messages reference it
     for msg in initial:
-        session.add(msg)
-        session.flush()  # one at a time, so `seq` follows the request's order
+        insert(session, msg)  # one at a time (Core), so `seq` follows the request's order
         store_links.after_message(session, version, rec, msg)
     return rec
 
