@@ -158,6 +158,8 @@ def main() -> None:
                     help="submit through `orchestrator batch` and report RSS at 1,000 and at N")
     ap.add_argument("--feeder-worker", action="store_true",
                     help="maintenance (the feeder) in its own worker process")
+    ap.add_argument("--run-workers", type=int, default=1,
+                    help="with --feeder-worker: run worker processes sharing the concurrency")
     ap.add_argument("--redis-url", default=os.environ.get(
         "ORCH_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{random.randint(1, 13)}"))
     args = ap.parse_args()
@@ -167,8 +169,9 @@ def main() -> None:
     with db as url, stack(url, work, args.redis_url, workers=0,
                           ORCH_BATCH_MAX_IN_FLIGHT=str(args.max_in_flight)) as st:
         if args.feeder_worker:
-            st.start_worker("--concurrency", str(args.worker_concurrency),
-                            "--queues", "runs,batch")
+            for _ in range(args.run_workers):
+                st.start_worker("--concurrency", str(args.worker_concurrency // args.run_workers),
+                                "--queues", "runs,batch")
             st.start_worker("--concurrency", "2", "--queues", "maintenance", name="feeder")
         else:
             st.start_worker("--concurrency", str(args.worker_concurrency))

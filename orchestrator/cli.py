@@ -12,6 +12,7 @@ from pathlib import Path
 from orchestrator.config import get_settings
 
 DEV_KEY_FILE = Path("var/dev-api-key")
+RUN_QUEUES = "runs,batch,webhooks"  # what the run worker of `dev` and compose consumes
 
 
 def _is_loopback(host: str) -> bool:
@@ -113,7 +114,12 @@ def cmd_dev(args: argparse.Namespace) -> None:
     exe = [sys.executable, "-m", "orchestrator.cli"]
     procs = [
         subprocess.Popen([*exe, "api", "--host", args.host, "--port", str(args.port)]),
-        subprocess.Popen([*exe, "worker", "--concurrency", str(args.concurrency)]),
+        subprocess.Popen([*exe, "worker", "--concurrency", str(args.concurrency),
+                          "--queues", RUN_QUEUES]),
+        # The batch feeder and the sweepers get a process of their own: inside the run
+        # worker they wait for the GIL behind hundreds of run threads (bench/README.md).
+        subprocess.Popen([*exe, "worker", "--queues", "maintenance", "--concurrency", "4",
+                          "--name", "maintenance"]),
         subprocess.Popen([*exe, "beat"]),
     ]
     if _docker_up():
