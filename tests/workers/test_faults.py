@@ -161,6 +161,29 @@ def test_duplicate_delivery_calls_model_once(fst: Stack, client: openai.OpenAI) 
     assert len(calls) == 1
 
 
+def test_model_call_longer_than_the_lease_keeps_its_run(fst: Stack,
+                                                        client: openai.OpenAI) -> None:
+    """The heartbeat renews a lease once it is a heartbeat old: a 7 s call under a 4 s lease
+    is neither swept nor taken by another thread, and the model is called once."""
+    for proc in list(fst.workers):  # this stack's model timeout (2 s) would cut the call short
+        fst.kill_group(proc)
+        fst.workers.remove(proc)
+    fst.start_worker("--concurrency", "8", env={"ORCH_MODEL_TIMEOUT": "20"})
+    fst.model.script({"match": "outlive-lease", "reply": {"content": "slow, once",
+                                                          "delay_ms": 7000}})
+    try:
+        [run] = _runs(client, "outlive-lease", 1)
+        [final] = _final(client, [run], timeout=60)
+        _exactly_once(client, [final])
+        calls = [r for r in fst.model.requests()
+                 if any("outlive-lease" in str(m.get("content")) for m in r["messages"])]
+        assert len(calls) == 1
+    finally:
+        for proc in list(fst.workers):  # the next test gets the stack's usual worker
+            fst.kill_group(proc)
+            fst.workers.remove(proc)
+
+
 def test_redis_restart_loses_queue_but_not_runs(faulty: tuple[Stack, RedisServer],
                                                 fst: Stack, client: openai.OpenAI) -> None:
     rs = faulty[1]
