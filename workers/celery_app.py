@@ -4,10 +4,11 @@ Run workers use Celery's threads pool (ORCH_WORKER_POOL, `orchestrator worker --
 seconds of waiting on the model and a few milliseconds of CPU, and the model client, psycopg and
 redis-py all release the GIL while they wait, so one process holds one model call per thread.
 Measured on the 2-core machine with a 1 s scripted model (bench/bench_throughput.py): 200 threads
-kept ~180 calls in flight and completed 64-69 runs/s, where prefork with 2 children completes about
-2 (one call per child); with an instant model the ratio to no-op tasks is no worse than
-prefork's (bench/bench_runs.py: 0.137 vs 0.128). gevent was not chosen: it needs monkey-patching
-of psycopg, redis and httpx for no gain over threads that mostly sleep in the kernel.
+completed 50-69 runs/s (by machine; CPU-bound across the API, the worker and PostgreSQL, not by
+calls in flight), where prefork with 2 children completes about 2 (one call per child); with an
+instant model the ratio to no-op tasks is close to prefork's (bench/bench_runs.py: 0.137 vs 0.128,
+then 0.158 vs 0.168). gevent was not chosen: it needs monkey-patching of psycopg, redis and httpx
+for no gain over threads that mostly sleep in the kernel.
 """
 
 from __future__ import annotations
