@@ -180,7 +180,10 @@ def cmd_flower(args: argparse.Namespace) -> None:
         argv.append(f"--basic-auth={auth}")
     # Flower repeats this every few seconds (workers started later get it too); the first
     # broadcast here means no task is missed while its timer has not fired yet.
-    app.control.enable_events()
+    try:
+        app.control.enable_events()
+    except Exception as exc:  # broker down: Flower's own timer retries once it is back
+        print(f"could not ask workers for task events yet: {exc}", file=sys.stderr, flush=True)
     app.start(argv)
 
 
