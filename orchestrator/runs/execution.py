@@ -28,9 +28,17 @@ from orchestrator.runs.transitions import transition
 HISTORY_LIMIT = 1000  # newest thread messages read per step; truncation cuts further
 
 
+# Statements of every step, built once: executions hit the compiled cache without re-keying.
+LOAD = select(RunRecord).where(col(RunRecord.id) == bindparam("run_id"))
+RECENT_MESSAGES = select(MessageRecord).where(
+    col(MessageRecord.thread_id) == bindparam("thread_id"),
+).order_by(col(MessageRecord.seq).desc()).limit(HISTORY_LIMIT)
+RUN_STEPS = select(RunStepRecord).where(col(RunStepRecord.run_id) == bindparam("run_id"))
+
+
 def load(session: Session, run_id: str) -> RunRecord | None:
     """The run by id (workers act across tenants)."""
-    return session.exec(select(RunRecord).where(RunRecord.id == run_id)).first()
+    return session.exec(LOAD, params={"run_id": run_id}).first()
 
 
 def new_step_ids() -> StepIds:
@@ -322,13 +330,11 @@ def history(session: Session, run: RunRecord) -> tuple[list[MessageRecord],
                                                         list[RunStepRecord],
                                                         list[MessageRecord]]:
     """Thread messages before the run, the run's steps, and the run's own messages."""
-    recent = list(session.exec(select(MessageRecord).where(
-        MessageRecord.thread_id == run.thread_id,
-    ).order_by(col(MessageRecord.seq).desc()).limit(HISTORY_LIMIT)).all())
+    recent = list(session.exec(RECENT_MESSAGES, params={"thread_id": run.thread_id}).all())
     recent.reverse()
     thread_msgs = [m for m in recent if m.run_id != run.id]
     if not run.steps_taken:  # a first step: no steps and no answers of this run yet
         return thread_msgs, [], []
     own = [m for m in recent if m.run_id == run.id]
-    steps = session.exec(select(RunStepRecord).where(RunStepRecord.run_id == run.id)).all()
+    steps = session.exec(RUN_STEPS, params={"run_id": run.id}).all()
     return thread_msgs, list(steps), own
