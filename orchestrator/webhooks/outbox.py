@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import bindparam, false, select
+from sqlalchemy import bindparam, false, literal, null, select, union_all
 from sqlmodel import Session
 
 from orchestrator import jobs
@@ -84,11 +84,15 @@ def new_delivery(session: Session, tenant: str, event_id: str, event: str, body:
 
 _ENDPOINTS = WebhookEndpointRecord.__table__  # type: ignore[attr-defined]
 _RUN_HOOKS = RunWebhookRecord.__table__  # type: ignore[attr-defined]
-# Built once: on a run's path these are two cached Core statements, no ORM loading or autoflush.
-ENABLED_ENDPOINTS = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events, _ENDPOINTS.c.api_version).where(
-    _ENDPOINTS.c.tenant == bindparam("tenant"), _ENDPOINTS.c.disabled == false())
-RUN_HOOK = select(_RUN_HOOKS.c.url, _RUN_HOOKS.c.api_version).where(
-    _RUN_HOOKS.c.run_id == bindparam("run_id"))
+# Built once: on a run's path this is one cached Core statement (one round trip), no ORM
+# loading or autoflush: the tenant's enabled endpoints, then the run's own webhook_url.
+RECEIVERS = union_all(
+    select(literal("endpoint").label("kind"), _ENDPOINTS.c.id, _ENDPOINTS.c.events,
+           _ENDPOINTS.c.api_version, null().label("url")).where(
+        _ENDPOINTS.c.tenant == bindparam("tenant"), _ENDPOINTS.c.disabled == false()),
+    select(literal("hook"), null(), null(), _RUN_HOOKS.c.api_version, _RUN_HOOKS.c.url).where(
+        _RUN_HOOKS.c.run_id == bindparam("run_id")),
+)
 
 
 def on_run_event(session: Session, run: RunRecord, event: str) -> None:
@@ -97,10 +101,13 @@ def on_run_event(session: Session, run: RunRecord, event: str) -> None:
         return
     if session.new:  # rows added in this transaction (a run's webhook_url) must be visible
         session.flush()
-    connection = session.connection()
-    endpoints = [e for e in connection.execute(ENABLED_ENDPOINTS, {"tenant": run.tenant})
-                 if _wants(e, event)]
-    hook = connection.execute(RUN_HOOK, {"run_id": run.id}).first()
+    rows = session.connection().execute(RECEIVERS, {"tenant": run.tenant, "run_id": run.id})
+    endpoints, hook = [], None
+    for row in rows:
+        if row.kind == "hook":
+            hook = row
+        elif _wants(row, event):
+            endpoints.append(row)
     if not endpoints and hook is None:
         return
     event_id = new_event_id()
