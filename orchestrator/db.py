@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, exc, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapper
 from sqlmodel import Session, SQLModel, create_engine
@@ -15,6 +16,7 @@ from orchestrator.config import get_settings
 from orchestrator.shared import process_wide
 
 AFTER_COMMIT = "after_commit"
+DEFERRED = "deferred_inserts"  # session.info: table -> rows queued by insert()
 
 
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
@@ -31,9 +33,28 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
             cur.close()
 
         return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
-    )
+    psycopg = url.startswith("postgresql+psycopg:")  # the driver we ship; others get SELECT 1
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                           pool_pre_ping=not psycopg)
+    if psycopg:
+        event.listen(engine, "checkout", _discard_if_closed)
+    return engine
+
+
+def _discard_if_closed(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout: drop a psycopg connection the server has closed, without a round trip.
+
+    An idle connection has nothing to read, so a readable socket means the server spoke first:
+    its goodbye (restart, failover, pg_terminate_backend) or end of file. The pool then opens a
+    fresh connection. This replaces pool_pre_ping's SELECT 1, one round trip per transaction.
+    """
+    pgconn = dbapi_conn.pgconn
+    if dbapi_conn.closed or dbapi_conn.broken or pgconn.status != 0:  # 0: CONNECTION_OK
+        raise exc.DisconnectionError("connection closed")
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN)
+    if poller.poll(0):
+        raise exc.DisconnectionError("the server closed the connection")
 
 
 @process_wide
@@ -66,15 +87,65 @@ def insert(session: Session, *records: SQLModel) -> None:
 
     For the hot paths that only write: the records stay transient (not in the session) and a
     generated primary key (`seq`) is not read back. Rows of one table go in one executemany.
+    Inside deferred_inserts() the rows are queued instead, and written when that block ends.
     """
-    by_table: dict[Any, list[dict[str, Any]]] = {}
+    queued: dict[Any, list[dict[str, Any]]] | None = session.info.get(DEFERRED)
+    by_table: dict[Any, list[dict[str, Any]]] = {} if queued is None else queued
     for record in records:
         table, pairs = _columns(type(record))
         by_table.setdefault(table, []).append(
             {column: getattr(record, attr) for attr, column in pairs})
+    if queued is None:
+        _write(session, by_table)
+
+
+def _write(session: Session, by_table: dict[Any, list[dict[str, Any]]]) -> None:
     connection = session.connection()
     for table, rows in by_table.items():
         connection.execute(table.insert(), rows)
+
+
+def write_deferred(session: Session) -> None:
+    """Write the rows insert() queued so far: each table's in one executemany, tables in the
+    order they were first used (a thread before its messages and its run)."""
+    queued = session.info.get(DEFERRED)
+    if queued:
+        session.info[DEFERRED] = {}
+        _write(session, queued)
+
+
+@contextmanager
+def deferred_inserts(session: Session) -> Iterator[None]:
+    """Queue the block's insert() rows and write them together at its end (or before any ORM
+    flush): one statement per table for many records, e.g. a batch chunk's threads and runs.
+
+    Code inside must not read back rows it inserted, nor rely on an insert's IntegrityError.
+    """
+    session.info[DEFERRED] = {}
+    try:
+        yield
+        write_deferred(session)
+    finally:
+        session.info.pop(DEFERRED, None)
+
+
+@contextmanager
+def inserts_now(session: Session) -> Iterator[None]:
+    """Inside deferred_inserts(): write what is queued, then insert at once within the block."""
+    queued = session.info.pop(DEFERRED, None)
+    if queued:
+        _write(session, queued)
+    try:
+        yield
+    finally:
+        if queued is not None:
+            session.info[DEFERRED] = {}
+
+
+@event.listens_for(Session, "before_flush")
+def _deferred_before_flush(session: Session, *_: Any) -> None:
+    """ORM rows may reference queued ones (a run's webhook, a batch line's run): write first."""
+    write_deferred(session)
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:

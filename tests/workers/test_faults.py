@@ -197,6 +197,32 @@ def test_redis_restart_loses_queue_but_not_runs(faulty: tuple[Stack, RedisServer
     _exactly_once(client, _final(client, runs))
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="session")
+def test_postgres_dropping_every_connection_breaks_nothing(
+        fst: Stack, client: openai.OpenAI) -> None:
+    """A PostgreSQL restart or failover closes the pooled connections of the API and the
+    workers: the next requests and runs must get fresh ones, not a 500 or a failed run."""
+    from sqlalchemy import create_engine, text
+
+    _exactly_once(client, _final(client, _runs(client, "before-drop", 3)))  # pools warm
+    logs = sorted(fst.workdir.glob("worker-*.log"))
+    seen = {log: log.stat().st_size for log in logs}
+    engine = create_engine(fst.env["ORCH_DATABASE_URL"])
+    with engine.connect() as conn:
+        dropped = conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    engine.dispose()
+    assert dropped, "the API and the worker held no pooled connection to drop"
+    once = client.with_options(max_retries=0)  # a 500 must not hide behind the SDK's retry
+    runs = _runs(once, "after-drop", 3)
+    _exactly_once(once, _final(once, runs, timeout=30))
+    for log in logs:
+        with log.open("rb") as f:
+            f.seek(seen[log])
+            assert b"OperationalError" not in f.read(), f"a step hit a dead connection: {log}"
+
+
 def test_model_429_then_success(fst: Stack, client: openai.OpenAI) -> None:
     fst.model.script({"match": "flaky-429", "times": 2,
                       "reply": {"status": 429, "retry_after": 0.2}})
