@@ -20,7 +20,7 @@ from orchestrator.batches.cas import cas, move
 from orchestrator.batches.output import write_files
 from orchestrator.batches.status import LIVE, BatchStatus
 from orchestrator.config import get_settings
-from orchestrator.db import unit_of_work
+from orchestrator.db import deferred_inserts, inserts_now, unit_of_work
 from orchestrator.errors import APIError
 from orchestrator.models import BatchRecord, BatchRequestRecord
 from orchestrator.models.base import now
@@ -40,6 +40,7 @@ class FeedReport:
     refused: int = 0
     cancelled: int = 0
     finished: int = 0
+    live: int = 0  # batches still live after the tick
 
 
 class LineRefused(Exception):
@@ -58,9 +59,10 @@ class LostRace(Exception):
 def _start(session: Session, req: BatchRequestRecord, tenant: str) -> str:
     """Create the run of one line through the run service; its id."""
     try:
-        if req.thread_id:
-            run = runs.create(session, tenant, "v2", req.thread_id,
-                              CreateRun.model_validate(req.body))
+        if req.thread_id:  # an existing thread may have an active run: insert now, to see it
+            with inserts_now(session):
+                run = runs.create(session, tenant, "v2", req.thread_id,
+                                  CreateRun.model_validate(req.body))
         else:
             _thread, run = runs.create_thread_and_run(session, tenant, "v2",
                                                       CreateThreadAndRun.model_validate(req.body))
@@ -82,11 +84,13 @@ def _feed(session: Session, batch: BatchRecord, report: FeedReport) -> None:
     # First steps of batch runs wait in their own queue: workers take from `runs` and `batch`
     # in turn, so an interactive run never queues behind the batch's backlog.
     jobs.route(session, "runs.advance", BATCH_QUEUE)
-    for req in todo:
-        if req.run_id is None and req.error is None:
-            req.run_id = _start(session, req, batch.tenant)
-            session.add(req)
-            report.fed += 1
+    # The chunk's threads, messages and runs go in one INSERT per table, not three per line.
+    with deferred_inserts(session):
+        for req in todo:
+            if req.run_id is None and req.error is None:
+                req.run_id = _start(session, req, batch.tenant)
+                session.add(req)
+                report.fed += 1
     session.flush()
     if not cas(session, batch, fed=todo[-1].line):
         raise LostRace(batch.id)
@@ -184,4 +188,5 @@ def tick() -> FeedReport:
             report.refused += 1
         except LostRace:
             pass
+    report.live = len(ids) - report.finished
     return report

@@ -34,8 +34,11 @@ def create(session: Session, tenant: str, version: Version, body: CreateThread,
                        meta=body.metadata)
     initial = [messages.build(session, tenant, version, rec.id, m, f"{prefix}messages[{i}].")
                for i, m in enumerate(body.messages or [])]
-    session.add(rec)
-    session.flush()  # the thread row first: messages reference it
+    if any(msg.attachments for msg in initial):  # land_attachments updates the thread
+        session.add(rec)
+        session.flush()  # the thread row first: messages reference it
+    else:
+        insert(session, rec)
     for msg in initial:
         insert(session, msg)  # one at a time (Core), so `seq` follows the request's order
         store_links.after_message(session, version, rec, msg)
