@@ -7,74 +7,38 @@ that interval's counts: these are monitoring figures, not run data.
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
 import time
 from collections import Counter
 from typing import Any
 
 from celery.signals import task_postrun, task_prerun
 
+from orchestrator.buffered import Buffered
 from orchestrator.metrics import STEP_BUCKETS, STEP_KEY, bucket_field
 from orchestrator.redis_client import get_redis
 
-log = logging.getLogger(__name__)
 FLUSH_EVERY = 1.0  # seconds
 _started: dict[str, float] = {}  # task id -> start (pool threads each run their own tasks)
 
 
-class StepCounts:
-    """Histogram increments not yet in Redis; a daemon thread adds them there."""
-
-    def __init__(self) -> None:
-        self._buckets: Counter[str] = Counter()
-        self._sum = 0.0
-        self._lock = threading.Lock()
-        self._pid = 0
-
-    def add(self, seconds: float) -> None:
-        """Count one step in its bucket (starts this process's flusher on first use)."""
-        le = next(b for b in STEP_BUCKETS if seconds <= b)
-        with self._lock:
-            if self._pid != os.getpid():  # first use, or first use after a fork
-                self._pid = os.getpid()
-                self._buckets, self._sum = Counter(), 0.0
-                threading.Thread(target=self._loop, name="step-metrics", daemon=True).start()
-            self._buckets[bucket_field(le)] += 1
-            self._sum += seconds
-
-    def flush(self) -> None:
-        """Add what was counted to Redis now (kept for the next try if Redis fails)."""
-        with self._lock:
-            buckets, total = self._buckets, self._sum
-            self._buckets, self._sum = Counter(), 0.0
-        if not buckets:
-            return
-        try:
-            pipe = get_redis().pipeline(transaction=False)
-            for field, n in buckets.items():
-                pipe.hincrby(STEP_KEY, field, n)
-            pipe.hincrbyfloat(STEP_KEY, "sum", total)
-            pipe.execute()
-        except Exception:  # metrics must never fail a run; try again next time
-            log.warning("could not record step latency", exc_info=True)
-            with self._lock:
-                self._buckets.update(buckets)
-                self._sum += total
-
-    def _loop(self) -> None:
-        while True:
-            time.sleep(FLUSH_EVERY)
-            self.flush()
+def _add_to_redis(seconds: list[float]) -> None:
+    """Add the steps' bucket counts and their sum to the Redis histogram in one round trip."""
+    buckets: Counter[str] = Counter(
+        bucket_field(next(b for b in STEP_BUCKETS if s <= b)) for s in seconds)
+    pipe = get_redis().pipeline(transaction=False)
+    for field, n in buckets.items():
+        pipe.hincrby(STEP_KEY, field, n)
+    pipe.hincrbyfloat(STEP_KEY, "sum", sum(seconds))
+    pipe.execute()
 
 
-STEPS = StepCounts()
+# Metrics must never fail a run: a failed write is kept for the next try.
+STEPS: Buffered[float] = Buffered("step-metrics", FLUSH_EVERY, _add_to_redis, retry=True)
 
 
 def record_step(seconds: float) -> None:
     """Count one step in its histogram bucket."""
-    STEPS.add(seconds)
+    STEPS.add([seconds])
 
 
 @task_prerun.connect

@@ -12,6 +12,7 @@ from orchestrator.db import after_commit, insert
 from orchestrator.models import EventRecord
 
 PENDING = "pending_events"  # session.info: rows to publish once the transaction committed
+LATER = "later_events"  # session.info: rows for the background publisher after commit
 UNWRITTEN = "unwritten_events"  # session.info: rows to INSERT when the transaction commits
 FIRST_STREAM_ID = "first_stream_id"
 
@@ -21,26 +22,35 @@ def new_event_id() -> str:
     return "evt_" + secrets.token_hex(12)
 
 
-def emit(session: Session, tenant: str, run_id: str, event: str, data: dict[str, Any]) -> None:
+def emit(session: Session, tenant: str, run_id: str, event: str, data: dict[str, Any], *,
+         live: bool = True) -> None:
     """Add an outbox row; all rows of the transaction are published together after commit.
 
     The rows are written in one INSERT when the transaction commits (in emit order), not one
-    ORM flush each.
+    ORM flush each. A row that no client is waiting for (`live=False`: a run that does not
+    stream) is published by this process's background publisher instead, in a batch.
     """
     row = EventRecord(id=new_event_id(), tenant=tenant, run_id=run_id, type=event, data=data)
     session.info.setdefault(UNWRITTEN, []).append(row)
-    pending = session.info.get(PENDING)
+    key = PENDING if live else LATER
+    pending = session.info.get(key)
     if pending is None:
-        pending = session.info[PENDING] = []
-
-        def _publish() -> None:
-            from orchestrator.streaming import publish_outbox
-
-            first = publish_outbox(session.info.pop(PENDING, []))
-            session.info[FIRST_STREAM_ID] = first
-
-        after_commit(session, _publish)
+        pending = session.info[key] = []
+        after_commit(session, (lambda: _publish(session)) if live else (
+            lambda: _hand_over(session)))
     pending.append(row)
+
+
+def _publish(session: Session) -> None:
+    from orchestrator.streaming import publish_outbox
+
+    session.info[FIRST_STREAM_ID] = publish_outbox(session.info.pop(PENDING, []))
+
+
+def _hand_over(session: Session) -> None:
+    from orchestrator.streaming import PUBLISHER
+
+    PUBLISHER.add(session.info.pop(LATER, []))
 
 
 @sa_event.listens_for(Session, "before_commit")

@@ -72,7 +72,8 @@ def get_step(session: Session, tenant: str, thread_id: str, run_id: str,
 def emit_run(session: Session, run: RunRecord, event: str) -> None:
     """Record a run event (all of them for streamed runs, webhook-worthy ones always)."""
     if run.stream or event in NOTIFY_EVENTS:
-        emit(session, run.tenant, run.id, event, run_wire.run(run).model_dump(mode="json"))
+        emit(session, run.tenant, run.id, event, run_wire.run(run).model_dump(mode="json"),
+             live=run.stream)
     webhook_outbox.on_run_event(session, run, event)
 
 
