@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -19,6 +21,7 @@ from workers.model_gate import ModelGate
 # on_text(fragment) and on_tool(index, call_id, name, arguments_fragment) while streaming
 TextSink = Callable[[str], None]
 ToolSink = Callable[[int, str | None, str | None, str], None]
+SHARD = 32  # most connections per HTTP client (see OpenAIModelClient)
 RATE_LIMIT_PAUSE = 1.0  # seconds every call of this process waits after a 429 without Retry-After
 
 
@@ -58,15 +61,31 @@ class OpenAIModelClient:
                  aliases: dict[str, str] | None = None, *, max_connections: int = 100,
                  max_in_flight: int = 0) -> None:
         # One keep-alive connection per concurrent call: the SDK's default keeps only 100
-        # idle, so a pool of 200 threads would otherwise reconnect on every other call.
+        # idle, so a pool of 200 threads would otherwise reconnect on every other call. The
+        # calls are spread over clients of at most SHARD connections, each thread keeping to
+        # one: the HTTP pool's bookkeeping on every request grows with the square of its
+        # connections (a 200-connection pool cost ~4 % of the worker's CPU).
+        shards = -(-max_connections // SHARD)
+        size = -(-max_connections // shards)
         # (The Limits class of whichever HTTP library this SDK version is built on.)
         limits = type(openai.DEFAULT_CONNECTION_LIMITS)(
-            max_connections=max_connections, max_keepalive_connections=max_connections)
-        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout,
-                                    max_retries=0,
-                                    http_client=openai.DefaultHttpxClient(limits=limits))
+            max_connections=size, max_keepalive_connections=size)
+        self.clients = [openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout,
+                                      max_retries=0,
+                                      http_client=openai.DefaultHttpxClient(limits=limits))
+                        for _ in range(shards)]
+        self._shard = threading.local()
+        self._next = itertools.count()
         self.aliases = aliases or {}
         self.gate = ModelGate(max_in_flight)
+
+    @property
+    def client(self) -> openai.OpenAI:
+        """This thread's client (threads are dealt to the shards in turn)."""
+        index = getattr(self._shard, "index", None)
+        if index is None:
+            index = self._shard.index = next(self._next) % len(self.clients)
+        return self.clients[index]
 
     def wait_ready(self) -> None:
         """Block while the model asked us to back off (before a run is even claimed)."""
