@@ -8,7 +8,7 @@ midway, and the peak RSS of the API and worker processes.
 
     python -m bench.bench_batch [--questions 1000] [--model-ms 1000] [--backend sqlite|postgres]
                                 [--max-in-flight 400] [--worker-concurrency 200] [--ratio]
-                                [--feeder-worker] [--cli]
+                                [--feeder-worker] [--cli] [--warmup N]
 
 --ratio also measures no-op Celery tasks/s on the same broker with the same pool and
 concurrency afterwards (bench/bench_runs.py's measure_noop) and reports runs/s over it; with
@@ -154,6 +154,9 @@ def main() -> None:
     ap.add_argument("--max-in-flight", type=int, default=400)
     ap.add_argument("--worker-concurrency", type=int, default=200)
     ap.add_argument("--ratio", action="store_true")
+    ap.add_argument("--warmup", type=int, default=0,
+                    help="run a batch of this many questions first, unmeasured (connections"
+                         " of the worker's pools opened, as on a server that has been up)")
     ap.add_argument("--cli", action="store_true",
                     help="submit through `orchestrator batch` and report RSS at 1,000 and at N")
     ap.add_argument("--feeder-worker", action="store_true",
@@ -177,6 +180,8 @@ def main() -> None:
             st.start_worker("--concurrency", str(args.worker_concurrency))
         st.model.script(delay_ms=args.model_ms)
         time.sleep(3)  # the worker connects
+        if args.warmup:
+            run(st, args.warmup)
         figures = run_cli(st, args.questions, work) if args.cli else run(st, args.questions)
         if args.ratio:
             stop_workers(st)
@@ -186,6 +191,7 @@ def main() -> None:
             figures["noop_tasks_per_s"] = noop["tasks_per_s"]
             figures["ratio_to_noop"] = round(figures["runs_per_s"] / noop["tasks_per_s"], 3)
     figures.update(backend=args.backend, feeder_worker=args.feeder_worker, model_ms=args.model_ms,
+                   warmup=args.warmup,
                    max_in_flight=args.max_in_flight,
                    worker_concurrency=args.worker_concurrency)
     for k, v in figures.items():
