@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -132,6 +133,9 @@ def new_run(session: Session, tenant: str, version: Version, thread: ThreadRecor
         reasoning_effort=body.reasoning_effort or asst.reasoning_effort,
         expires_at=created + get_settings().run_expiry_seconds,
         stream=bool(body.stream),
+        # Fresh, not 0: the sweeper re-sends queued runs only once they are stale, and a
+        # feeder may still be sending this chunk's messages after its commit.
+        updated_at=time.time(),
     )
     try:
         # The partial unique index on active runs is the thread lock: no check beforehand,
