@@ -10,19 +10,25 @@ from workers.celery_app import app
 from workers.leader import single_leader
 
 FOLLOW_UP_SECONDS = 0.2
-FOLLOW_UP_KEY = "orch:batches:feed:follow-up"
+FOLLOW_UP_KEY = "orch:batches:feed:follow-up"  # set while a follow-up tick is planned
 LOCK_SECONDS = 10.0
 
 
-def _follow_up_due() -> bool:
-    """Claim the next follow-up tick (each beat tick must not start a chain of its own)."""
-    return bool(get_redis().set(FOLLOW_UP_KEY, 1, nx=True, px=int(FOLLOW_UP_SECONDS * 500)))
+def _plan_follow_up(countdown: float) -> bool:
+    """Claim the one planned follow-up tick (beat's ticks must not each start a chain).
+
+    The claim outlives the countdown by a little: a lost follow-up frees it, and beat starts
+    the next chain.
+    """
+    return bool(get_redis().set(FOLLOW_UP_KEY, 1, nx=True, px=int((countdown + 2) * 1000)))
 
 
 @app.task(name="batches.feed", queue="maintenance")
-def feed() -> str:
+def feed(follow_up: bool = False) -> str:
     """Feed, cancel and finalize live batches (one feeder at a time)."""
     interval = get_settings().batch_feed_interval
+    if follow_up:  # the planned tick is here: the next one may be planned
+        get_redis().delete(FOLLOW_UP_KEY)
     # Short: a killed feeder's lock must not stall every batch for long; a tick that outlives
     # it meets a second feeder only at the cursor's compare-and-set.
     with single_leader("batches.feed", max(LOCK_SECONDS, interval * 5)) as leader:
@@ -31,7 +37,8 @@ def feed() -> str:
         r = tick()
         # While a batch is live, look again before the next beat tick: ending runs make room
         # for more lines, and the last one ends the batch now rather than up to a tick later.
-        if (r.fed or r.live) and _follow_up_due():
-            jobs.send("batches.feed", countdown=min(interval, FOLLOW_UP_SECONDS))
+        countdown = min(interval, FOLLOW_UP_SECONDS)
+        if (r.fed or r.live) and _plan_follow_up(countdown):
+            jobs.send("batches.feed", True, countdown=countdown)
         return (f"fed={r.fed} refused={r.refused} cancelled={r.cancelled} "
                 f"finished={r.finished} live={r.live}")
