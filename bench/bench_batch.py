@@ -9,6 +9,7 @@ midway, and the peak RSS of the API and worker processes.
     python -m bench.bench_batch [--questions 1000] [--model-ms 1000] [--backend sqlite|postgres]
                                 [--max-in-flight 400] [--worker-concurrency 200] [--ratio]
                                 [--feeder-worker] [--cli] [--warmup N]
+                                [--storm-seconds S [--storm-after A]]
 
 --ratio also measures no-op Celery tasks/s on the same broker with the same pool and
 concurrency afterwards (bench/bench_runs.py's measure_noop) and reports runs/s over it; with
@@ -28,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 from sqlalchemy import create_engine, text
 
@@ -47,8 +49,8 @@ def peak_rss_mb(pid: int) -> float:
     return round(kb / 1024, 1)
 
 
-def run(st: Stack, n: int) -> dict[str, Any]:
-    """One batch of n questions; the figures."""
+def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str, Any]:
+    """One batch of n questions (a 429 storm of (after, seconds) in its middle); the figures."""
     sdk = openai.OpenAI(base_url=st.api.base_url, api_key=st.api.keys[0], max_retries=3)
     asst = sdk.beta.assistants.create(model="scripted", instructions="Answer briefly.")
     lines = [{"custom_id": f"q-{i}", "method": "POST", "url": "/v1/threads/runs",
@@ -61,6 +63,12 @@ def run(st: Stack, n: int) -> dict[str, Any]:
     batch = sdk.batches.create(input_file_id=upload.id, endpoint="/v1/threads/runs",  # type: ignore[arg-type]
                                completion_window="24h")
     created_s = time.monotonic() - t0
+    limited0 = int(httpx.get(st.model.url + "/_requests", timeout=30).json()["limited"])
+    if storm:  # every model call answers 429 (Retry-After: 1) for `seconds`
+        after, seconds = storm
+        threading.Timer(after, lambda: st.model.script(
+            {"match": "", "for_seconds": seconds, "reply": {"status": 429, "retry_after": 1}},
+        )).start()
     peak, first, stop = [0], [None], threading.Event()
 
     def watch() -> None:
@@ -100,6 +108,8 @@ def run(st: Stack, n: int) -> dict[str, Any]:
         "create_request_s": round(created_s, 3), "total_s": round(total_s, 2),
         "runs_per_s": round(n / total_s, 1), "first_answer_s": round(first[0] or 0, 2),
         "peak_in_flight": peak[0], "interactive_run_s": round(interactive_s or 0, 2),
+        "rejected_calls": int(httpx.get(st.model.url + "/_requests", timeout=30)
+                              .json()["limited"]) - limited0,
         "api_peak_rss_mb": peak_rss_mb(st.api.process.pid),
         "worker_peak_rss_mb": peak_rss_mb(st.workers[0].pid),
     }
@@ -154,6 +164,10 @@ def main() -> None:
     ap.add_argument("--max-in-flight", type=int, default=400)
     ap.add_argument("--worker-concurrency", type=int, default=200)
     ap.add_argument("--ratio", action="store_true")
+    ap.add_argument("--storm-seconds", type=float, default=0,
+                    help="every model call answers 429 (Retry-After: 1) for this long, from"
+                         " --storm-after seconds after the batch is created")
+    ap.add_argument("--storm-after", type=float, default=3.0)
     ap.add_argument("--warmup", type=int, default=0,
                     help="run a batch of this many questions first, unmeasured (connections"
                          " of the worker's pools opened, as on a server that has been up)")
@@ -182,7 +196,9 @@ def main() -> None:
         time.sleep(3)  # the worker connects
         if args.warmup:
             run(st, args.warmup)
-        figures = run_cli(st, args.questions, work) if args.cli else run(st, args.questions)
+        storm = (args.storm_after, args.storm_seconds) if args.storm_seconds else None
+        figures = (run_cli(st, args.questions, work) if args.cli
+                   else run(st, args.questions, storm))
         if args.ratio:
             stop_workers(st)
             noop = measure_noop(st, 1000, ["--pool", "threads", "--concurrency",
@@ -191,7 +207,8 @@ def main() -> None:
             figures["noop_tasks_per_s"] = noop["tasks_per_s"]
             figures["ratio_to_noop"] = round(figures["runs_per_s"] / noop["tasks_per_s"], 3)
     figures.update(backend=args.backend, feeder_worker=args.feeder_worker, model_ms=args.model_ms,
-                   warmup=args.warmup,
+                   warmup=args.warmup, storm_seconds=args.storm_seconds,
+                   storm_after=args.storm_after,
                    max_in_flight=args.max_in_flight,
                    worker_concurrency=args.worker_concurrency)
     for k, v in figures.items():
