@@ -61,12 +61,29 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    """A Celery worker for runs, webhooks and maintenance."""
-    from workers.celery_app import app
+    """A Celery worker for runs, webhooks and maintenance (one process per CPU by default)."""
+    from workers.processes import child_name, cpu_count, supervise
 
     s = get_settings()
-    argv = ["worker", "-Q", args.queues, "--concurrency",
-            str(args.concurrency or s.worker_concurrency), "--pool", args.pool or s.worker_pool,
+    pool = args.pool or s.worker_pool
+    concurrency = args.concurrency or s.worker_concurrency
+    wanted = s.worker_processes if args.processes is None else args.processes
+    # Only the threads pool is one process; prefork and solo stay as Celery makes them.
+    processes = min(wanted or cpu_count(), concurrency) if pool == "threads" else 1
+    if processes > 1:
+        share = -(-concurrency // processes)  # the in-flight total, split evenly
+
+        def argv_for(i: int) -> list[str]:
+            argv = [sys.executable, "-m", "orchestrator.cli", "worker", "--processes", "1",
+                    "--queues", args.queues, "--concurrency", str(share), "--pool", pool,
+                    "--name", child_name(args.name, i), "--log-level", args.log_level]
+            return argv + (["--task-events"] if args.task_events else [])
+
+        sys.exit(supervise(argv_for, processes))
+
+    from workers.celery_app import app
+
+    argv = ["worker", "-Q", args.queues, "--concurrency", str(concurrency), "--pool", pool,
             "--loglevel", args.log_level, "-n", f"{args.name}@%h"]
     if args.task_events or s.worker_task_events:
         argv.append("-E")
@@ -114,8 +131,10 @@ def cmd_dev(args: argparse.Namespace) -> None:
     exe = [sys.executable, "-m", "orchestrator.cli"]
     procs = [
         subprocess.Popen([*exe, "api", "--host", args.host, "--port", str(args.port)]),
+        # One process per CPU, but one on SQLite: a second writer only waits for its lock.
         subprocess.Popen([*exe, "worker", "--concurrency", str(args.concurrency),
-                          "--queues", RUN_QUEUES]),
+                          "--queues", RUN_QUEUES, *(["--processes", "1"] if get_settings()
+                          .effective_database_url.startswith("sqlite") else [])]),
         # The batch feeder and the sweepers get a process of their own: inside the run
         # worker they wait for the GIL behind hundreds of run threads (bench/README.md).
         subprocess.Popen([*exe, "worker", "--queues", "maintenance", "--concurrency", "4",
@@ -210,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="model calls in flight (default ORCH_WORKER_CONCURRENCY, 200)")
     worker.add_argument("--pool", default="", choices=["", "threads", "prefork", "solo"],
                         help="Celery pool (default ORCH_WORKER_POOL, threads)")
+    worker.add_argument("--processes", type=int, default=None,
+                        help="threads-pool processes sharing the concurrency (default "
+                             "ORCH_WORKER_PROCESSES; 0 = one per CPU)")
     worker.add_argument("--name", default="runs")
     worker.add_argument("--task-events", action="store_true",
                         help="send Celery task events from the start (default "

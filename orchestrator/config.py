@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # model calls in flight in one process (see workers/celery_app.py for the measurements).
     worker_pool: str = "threads"
     worker_concurrency: int = 200
+    # Threads-pool processes sharing worker_concurrency: one process's Python runs under one
+    # GIL (about 0.75 of a core at most, measured), so 0 = one per CPU.
+    worker_processes: int = Field(default=0, ge=0)
     model_max_concurrency: int = 0  # per worker process; 0 = as many as the pool allows
     # Celery task events cost about 1 ms of worker CPU per task (half of Celery's own share of
     # a step): off unless asked for. `orchestrator flower` switches them on while it watches.

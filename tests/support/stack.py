@@ -27,6 +27,9 @@ FAST_SETTINGS = {
     "ORCH_MODEL_RETRY_BASE": "0.2",
     "ORCH_MODEL_RETRY_MAX": "2",
     "ORCH_MODEL_TIMEOUT": "10",
+    # Tests reason about one worker process (kills, logs); tests/workers/test_processes.py
+    # covers the one-per-CPU default.
+    "ORCH_WORKER_PROCESSES": "1",
 }
 
 
