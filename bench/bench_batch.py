@@ -8,7 +8,7 @@ midway, and the peak RSS of the API and worker processes.
 
     python -m bench.bench_batch [--questions 1000] [--model-ms 1000] [--backend sqlite|postgres]
                                 [--max-in-flight 400] [--worker-concurrency 200] [--ratio]
-                                [--feeder-worker] [--cli] [--warmup N]
+                                [--feeder-worker] [--cli] [--warmup N] [--processes P]
                                 [--storm-seconds S [--storm-after A]]
 
 --ratio also measures no-op Celery tasks/s on the same broker with the same pool and
@@ -34,7 +34,7 @@ import openai
 from sqlalchemy import create_engine, text
 
 from bench.bench_runs import measure_noop, stop_workers
-from bench.common import machine_info, write_results
+from bench.common import CpuSample, machine_info, write_results
 from tests.support.servers import BIN, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 
@@ -63,6 +63,12 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
     batch = sdk.batches.create(input_file_id=upload.id, endpoint="/v1/threads/runs",  # type: ignore[arg-type]
                                completion_window="24h")
     created_s = time.monotonic() - t0
+    pids = {"api": st.api.process.pid, "model": st.model.process.pid}
+    for i, w in enumerate(st.workers):  # a worker of several processes: each of them
+        children = st.children(w) if "--processes" in w.args and len(st.children(w)) > 1 else []
+        pids.update({f"worker{i}": w.pid} if not children else {
+            f"worker{i}.{j}": pid for j, pid in enumerate(children)})
+    cpu0 = CpuSample.take(pids)
     limited0 = int(httpx.get(st.model.url + "/_requests", timeout=30).json()["limited"])
     if storm:  # every model call answers 429 (Retry-After: 1) for `seconds`
         after, seconds = storm
@@ -98,6 +104,7 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
             break
         time.sleep(0.1)
     total_s = time.monotonic() - t0
+    cpu1 = CpuSample.take(pids)
     stop.set()
     watcher.join()
     engine.dispose()
@@ -110,8 +117,10 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
         "peak_in_flight": peak[0], "interactive_run_s": round(interactive_s or 0, 2),
         "rejected_calls": int(httpx.get(st.model.url + "/_requests", timeout=30)
                               .json()["limited"]) - limited0,
-        "api_peak_rss_mb": peak_rss_mb(st.api.process.pid),
-        "worker_peak_rss_mb": peak_rss_mb(st.workers[0].pid),
+        "cores": cpu0.until(cpu1),  # per process, and the machine's busy fraction
+        "cpu_ms_per_run": {k: round((cpu1.procs[k] - v) * 1000 / n, 2)
+                           for k, v in cpu0.procs.items()},
+        "peak_rss_mb": {k: peak_rss_mb(pid) for k, pid in pids.items()},
     }
 
 
@@ -175,6 +184,9 @@ def main() -> None:
                     help="submit through `orchestrator batch` and report RSS at 1,000 and at N")
     ap.add_argument("--feeder-worker", action="store_true",
                     help="maintenance (the feeder) in its own worker process")
+    ap.add_argument("--processes", type=int, default=0,
+                    help="`orchestrator worker --processes` of the run worker (0: one per CPU,"
+                         " the default of `orchestrator worker`)")
     ap.add_argument("--run-workers", type=int, default=1,
                     help="with --feeder-worker: run worker processes sharing the concurrency")
     ap.add_argument("--redis-url", default=os.environ.get(
@@ -188,10 +200,11 @@ def main() -> None:
         if args.feeder_worker:
             for _ in range(args.run_workers):
                 st.start_worker("--concurrency", str(args.worker_concurrency // args.run_workers),
-                                "--queues", "runs,batch")
+                                "--queues", "runs,batch", "--processes", str(args.processes))
             st.start_worker("--concurrency", "2", "--queues", "maintenance", name="feeder")
         else:
-            st.start_worker("--concurrency", str(args.worker_concurrency))
+            st.start_worker("--concurrency", str(args.worker_concurrency),
+                            "--processes", str(args.processes))
         st.model.script(delay_ms=args.model_ms)
         time.sleep(3)  # the worker connects
         if args.warmup:
@@ -207,7 +220,8 @@ def main() -> None:
             figures["noop_tasks_per_s"] = noop["tasks_per_s"]
             figures["ratio_to_noop"] = round(figures["runs_per_s"] / noop["tasks_per_s"], 3)
     figures.update(backend=args.backend, feeder_worker=args.feeder_worker, model_ms=args.model_ms,
-                   warmup=args.warmup, storm_seconds=args.storm_seconds,
+                   processes=args.processes, warmup=args.warmup,
+                   storm_seconds=args.storm_seconds,
                    storm_after=args.storm_after,
                    max_in_flight=args.max_in_flight,
                    worker_concurrency=args.worker_concurrency)
