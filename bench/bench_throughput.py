@@ -8,7 +8,7 @@
     model call answers 429 (Retry-After: 1) for --storm-seconds; every run must still complete,
     none may fail. Reports the 429s the model sent and the wall time.
 
-    python -m bench.bench_throughput [--backend sqlite|postgres] [--runs N] [--model-ms D]
+    python -m bench.bench_throughput [--backend sqlite|postgres] [--runs N] [--model-ms D] [--processes P]
                                      [--worker-concurrency C] [--pool threads|prefork]
                                      [--storm-runs M] [--storm-seconds S]
 """
@@ -86,7 +86,10 @@ def measure(st: Stack, db: Runs, n: int, concurrency: int, tag: str,
     """Create n runs, optionally start a 429 storm (after, seconds), wait for all to end."""
     asst, threads = asyncio.run(prepare(st, n, tag, concurrency))
     worker = st.workers[0].pid
-    pids = {"api": st.api.process.pid, "model": st.model.process.pid, "worker": worker}
+    # `--processes` > 1: the worker command supervises Celery processes; measure those.
+    procs = (st.children(st.workers[0]) if "--processes" in st.workers[0].args else []) or [worker]
+    pids = {"api": st.api.process.pid, "model": st.model.process.pid,
+            **{f"worker{i}": pid for i, pid in enumerate(procs)}}
     calls0 = model_calls(st)
     timer = None
     if storm:
@@ -102,6 +105,7 @@ def measure(st: Stack, db: Runs, n: int, concurrency: int, tag: str,
         created = time.time() - t0
         completed = db.wait(asst, len(posted), timeout=900)
         cpu = cpu0.until(CpuSample.take(pids))
+        cpu["worker_cores"] = round(sum(v for k, v in cpu.items() if k.startswith("worker")), 3)
     done = db.rows(list(posted))
     end = max(ts for _, ts in done.values())
     statuses: dict[str, int] = {}
@@ -113,7 +117,7 @@ def measure(st: Stack, db: Runs, n: int, concurrency: int, tag: str,
         "seconds": round(wall, 2), "runs_per_s": round(completed / wall, 1),
         "creates_took_s": round(created, 2), "peak_in_flight": flight.peak,
         "model_calls": model_calls(st) - calls0, "cpu_cores": cpu,
-        "worker_peak_rss_mib": peak_rss_mb(worker),
+        "worker_peak_rss_mib": [peak_rss_mb(pid) for pid in procs],
     }
 
 
@@ -123,6 +127,7 @@ def report(res: dict[str, Any]) -> str:
     cpu = a["cpu_cores"]
     lines = [
         f"backend={res['backend']}  worker: {res['pool']} --concurrency {res['concurrency']}"
+        f" --processes {res['processes']}"
         f"  model {res['model_ms']} ms per call  client concurrency={res['client_concurrency']}",
         f"(a)  {a['completed']}/{a['runs']} runs completed in {a['seconds']} s ="
         f" {a['runs_per_s']} runs/s (creates took {a['creates_took_s']} s;"
@@ -148,6 +153,8 @@ def main() -> None:
     parser.add_argument("--model-ms", type=int, default=1000)
     parser.add_argument("--pool", default="threads", choices=["threads", "prefork"])
     parser.add_argument("--worker-concurrency", type=int, default=200)
+    parser.add_argument("--processes", type=int, default=0,
+                        help="`orchestrator worker --processes` (0: one per CPU, its default)")
     parser.add_argument("--concurrency", type=int, default=32, help="client HTTP connections")
     parser.add_argument("--storm-runs", type=int, default=1000, help="runs in (b); 0 skips it")
     parser.add_argument("--storm-after", type=float, default=3.0)
@@ -165,7 +172,8 @@ def main() -> None:
         db = Runs(url)
         try:
             st.model.script(delay_ms=args.model_ms)
-            st.start_worker("--pool", args.pool, "--concurrency", str(args.worker_concurrency))
+            st.start_worker("--pool", args.pool, "--concurrency", str(args.worker_concurrency),
+                            "--processes", str(args.processes))
             asyncio.run(prepare(st, 1, "warm-up", 1))
             throughput = measure(st, db, args.runs, args.concurrency, "bench-throughput",
                                  profile=args.profile)
@@ -174,6 +182,7 @@ def main() -> None:
         finally:
             db.dispose()
     res = {"backend": args.backend, "pool": args.pool, "concurrency": args.worker_concurrency,
+           "processes": args.processes,
            "model_ms": args.model_ms, "client_concurrency": args.concurrency,
            "storm_after": args.storm_after, "storm_seconds": args.storm_seconds,
            "throughput": throughput, "storm": storm, "machine": machine_info(),
