@@ -70,6 +70,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
     wanted = s.worker_processes if args.processes is None else args.processes
     # Only the threads pool is one process; prefork and solo stay as Celery makes them.
     processes = min(wanted or cpu_count(), concurrency) if pool == "threads" else 1
+    cap = s.model_max_concurrency  # a provider's limit holds for the whole worker
+    if cap:
+        processes = min(processes, cap)
     if processes > 1:
         share = -(-concurrency // processes)  # the in-flight total, split evenly
 
@@ -79,7 +82,11 @@ def cmd_worker(args: argparse.Namespace) -> None:
                     "--name", child_name(args.name, i), "--log-level", args.log_level]
             return argv + (["--task-events"] if args.task_events else [])
 
-        sys.exit(supervise(argv_for, processes))
+        def env_for(i: int) -> dict[str, str] | None:  # the cap, shared out exactly
+            part = cap // processes + (1 if i < cap % processes else 0)
+            return {**os.environ, "ORCH_MODEL_MAX_CONCURRENCY": str(part)} if cap else None
+
+        sys.exit(supervise(argv_for, processes, env_for))
 
     from workers.celery_app import app
 

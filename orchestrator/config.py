@@ -44,14 +44,16 @@ class Settings(BaseSettings):
     stream_ttl_seconds: int = 3600
     broker_visibility_timeout: int = 600
     task_time_limit: int = 540
-    # Run workers wait on the model almost all the time: a thread pool keeps that many
-    # model calls in flight in one process (see workers/celery_app.py for the measurements).
+    # Run workers wait on the model almost all the time: thread pools keep that many model
+    # calls in flight per `orchestrator worker` (see workers/celery_app.py for the measurements).
     worker_pool: str = "threads"
     worker_concurrency: int = 200
     # Threads-pool processes sharing worker_concurrency: one process's Python runs under one
     # GIL (about 0.75 of a core at most, measured), so 0 = one per CPU.
     worker_processes: int = Field(default=0, ge=0)
-    model_max_concurrency: int = 0  # per worker process; 0 = as many as the pool allows
+    # Calls in flight per `orchestrator worker` (split over its processes, at least one each);
+    # 0 = as many as the pool allows.
+    model_max_concurrency: int = 0
     # Celery task events cost about 1 ms of worker CPU per task (half of Celery's own share of
     # a step): off unless asked for. `orchestrator flower` switches them on while it watches.
     worker_task_events: bool = False

@@ -49,15 +49,17 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def supervise(argv_for: Callable[[int], list[str]], count: int) -> int:
-    """Run `count` children (argv_for(i) is child i's command line) until told to stop."""
+def supervise(argv_for: Callable[[int], list[str]], count: int,
+              env_for: Callable[[int], dict[str, str] | None] = lambda _: None) -> int:
+    """Run `count` children (argv_for(i) / env_for(i): child i's command line and environment)
+    until told to stop."""
     procs: list[subprocess.Popen[bytes] | None] = [None] * count
     started = [0.0] * count
     quick_deaths = [0] * count
     stopping: list[int] = []
 
     def start(i: int) -> None:
-        procs[i] = subprocess.Popen(argv_for(i), preexec_fn=_die_with_parent)
+        procs[i] = subprocess.Popen(argv_for(i), env=env_for(i), preexec_fn=_die_with_parent)
         started[i] = time.monotonic()
 
     def forward(signum: int, _frame: object) -> None:

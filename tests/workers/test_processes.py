@@ -113,3 +113,21 @@ def test_a_dead_process_is_restarted_and_a_killed_parent_leaves_no_orphan(
         for proc in st.workers:
             st.kill_group(proc)
         st.workers.clear()
+
+
+def test_the_model_concurrency_cap_holds_for_the_whole_worker(st: Stack,
+                                                              client: openai.OpenAI) -> None:
+    """ORCH_MODEL_MAX_CONCURRENCY is a provider's limit: two processes share it, not double it."""
+    st.model.script(delay_ms=400)
+    st.model.reset()
+    try:
+        st.start_worker("--processes", "2", "--concurrency", "8",
+                        env={"ORCH_MODEL_MAX_CONCURRENCY": "2"})
+        wait_for(lambda: len(_nodes(st)) == 2, timeout=40, every=0.5)
+        _completed_runs(client, 8)
+        assert st.model.stats()["max_in_flight"] <= 2
+    finally:
+        st.model.script(delay_ms=0)
+        for proc in st.workers:
+            st.kill_group(proc)
+        st.workers.clear()
