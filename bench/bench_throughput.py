@@ -8,8 +8,9 @@
     model call answers 429 (Retry-After: 1) for --storm-seconds; every run must still complete,
     none may fail. Reports the 429s the model sent and the wall time.
 
-    python -m bench.bench_throughput [--backend sqlite|postgres] [--runs N] [--model-ms D] [--processes P]
+    python -m bench.bench_throughput [--backend sqlite|postgres] [--runs N] [--model-ms D]
                                      [--worker-concurrency C] [--pool threads|prefork]
+                                     [--processes P]
                                      [--storm-runs M] [--storm-seconds S]
 """
 

@@ -3,12 +3,14 @@
 Run workers use Celery's threads pool (ORCH_WORKER_POOL, `orchestrator worker --pool`). A step is
 seconds of waiting on the model and a few milliseconds of CPU, and the model client, psycopg and
 redis-py all release the GIL while they wait, so one process holds one model call per thread.
-Measured on the 2-core machine with a 1 s scripted model (bench/bench_throughput.py): 200 threads
-completed 50-69 runs/s (by machine; CPU-bound across the API, the worker and PostgreSQL, not by
-calls in flight), where prefork with 2 children completes about 2 (one call per child); with an
-instant model the ratio to no-op tasks is close to prefork's (bench/bench_runs.py: 0.137 vs 0.128,
-then 0.158 vs 0.168). gevent was not chosen: it needs monkey-patching of psycopg, redis and httpx
-for no gain over threads that mostly sleep in the kernel.
+Measured on the 2-core machine with a 1 s scripted model (bench/bench_batch.py, 1,000 questions):
+one 200-thread process completes about 95 runs/s, where prefork with 2 children completes about 2
+(one call per child); that process then uses about 0.75 of a core with the machine 30 % idle (its
+Python runs under one GIL), so `orchestrator worker` runs one threads-pool process per CPU
+(workers/processes.py): 100-115 runs/s. With an instant model the ratio to no-op tasks is close to
+prefork's (bench/bench_runs.py: 0.203 vs 0.194). gevent was tried and measured slower (57 runs/s,
+more CPU per run): it needs monkey-patching of psycopg, redis and httpx for no gain over threads
+that mostly sleep in the kernel.
 """
 
 from __future__ import annotations
