@@ -34,7 +34,7 @@ import openai
 from sqlalchemy import create_engine, text
 
 from bench.bench_runs import measure_noop, stop_workers
-from bench.common import CpuSample, machine_info, write_results
+from bench.common import CpuSample, machine_info, working_processes, write_results
 from tests.support.servers import BIN, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 
@@ -64,10 +64,10 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
                                completion_window="24h")
     created_s = time.monotonic() - t0
     pids = {"api": st.api.process.pid, "model": st.model.process.pid}
-    for i, w in enumerate(st.workers):  # a worker of several processes: each of them
-        children = st.children(w) if "--processes" in w.args and len(st.children(w)) > 1 else []
-        pids.update({f"worker{i}": w.pid} if not children else {
-            f"worker{i}.{j}": pid for j, pid in enumerate(children)})
+    for i, w in enumerate(st.workers):
+        procs = working_processes(w)
+        pids.update({f"worker{i}": procs[0]} if len(procs) == 1 else {
+            f"worker{i}.{j}": pid for j, pid in enumerate(procs)})
     cpu0 = CpuSample.take(pids)
     limited0 = int(httpx.get(st.model.url + "/_requests", timeout=30).json()["limited"])
     if storm:  # every model call answers 429 (Retry-After: 1) for `seconds`

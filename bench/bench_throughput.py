@@ -1,4 +1,4 @@
-"""Throughput with a slow model: how many runs per second one worker process sustains.
+"""Throughput with a slow model: how many runs per second one `orchestrator worker` sustains.
 
 (a) N simple runs (each on its own thread, one user message) created through the HTTP API with a
     bounded-concurrency client while the scripted model takes --model-ms per call; runs/s from
@@ -37,7 +37,7 @@ from bench.bench_runs import (
     py_spy,
     worker_pids,
 )
-from bench.common import CpuSample, machine_info, write_results
+from bench.common import CpuSample, machine_info, working_processes, write_results
 from tests.support.servers import postgres_available, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 
@@ -86,9 +86,7 @@ def measure(st: Stack, db: Runs, n: int, concurrency: int, tag: str,
             profile: Path | None = None) -> dict[str, Any]:
     """Create n runs, optionally start a 429 storm (after, seconds), wait for all to end."""
     asst, threads = asyncio.run(prepare(st, n, tag, concurrency))
-    worker = st.workers[0].pid
-    # `--processes` > 1: the worker command supervises Celery processes; measure those.
-    procs = (st.children(st.workers[0]) if "--processes" in st.workers[0].args else []) or [worker]
+    procs = working_processes(st.workers[0])
     pids = {"api": st.api.process.pid, "model": st.model.process.pid,
             **{f"worker{i}": pid for i, pid in enumerate(procs)}}
     calls0 = model_calls(st)

@@ -120,6 +120,13 @@ class CpuSample:
         return out
 
 
+def working_processes(proc: subprocess.Popen[bytes]) -> list[int]:
+    """Pids doing a worker's work: the processes it supervises (`--processes` > 1), else itself."""
+    path = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    children = [int(x) for x in path.read_text().split()] if path.exists() else []
+    return children if len(children) > 1 else [proc.pid]
+
+
 def _proc_cpu(pid: int) -> float:
     with contextlib.suppress(OSError):
         stat = Path(f"/proc/{pid}/stat").read_text()

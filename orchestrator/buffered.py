@@ -22,7 +22,7 @@ class Buffered(Generic[T]):
     when `retry` is set, otherwise they are dropped: callers choose by what a loss costs.
     """
 
-    def __init__(self, name: str, every: float, write: Callable[[list[T]], None], *,
+    def __init__(self, name: str, every: float, write: Callable[[list[T]], object], *,
                  retry: bool = False) -> None:
         self._name, self._every, self._write, self._retry = name, every, write, retry
         self._items: list[T] = []

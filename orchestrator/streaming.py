@@ -62,14 +62,10 @@ def publish_outbox(events: Iterable[EventRecord]) -> str | None:
     return str(results[0].decode())
 
 
-def _publish_batch(rows: list[EventRecord]) -> None:
-    publish_outbox(rows)
-
-
 # Events nobody is waiting for (runs that do not stream): one pipeline every PUBLISH_EVERY per
 # process instead of one round trip per transaction; a crash leaves them to the sweeper.
 PUBLISH_EVERY = 0.1
-PUBLISHER: Buffered[EventRecord] = Buffered("outbox-publisher", PUBLISH_EVERY, _publish_batch)
+PUBLISHER: Buffered[EventRecord] = Buffered("outbox-publisher", PUBLISH_EVERY, publish_outbox)
 
 
 def render(event: str, data: str) -> bytes:

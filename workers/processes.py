@@ -53,29 +53,28 @@ def supervise(argv_for: Callable[[int], list[str]], count: int,
               env_for: Callable[[int], dict[str, str] | None] = lambda _: None) -> int:
     """Run `count` children (argv_for(i) / env_for(i): child i's command line and environment)
     until told to stop."""
-    procs: list[subprocess.Popen[bytes] | None] = [None] * count
     started = [0.0] * count
     quick_deaths = [0] * count
     stopping: list[int] = []
 
-    def start(i: int) -> None:
-        procs[i] = subprocess.Popen(argv_for(i), env=env_for(i), preexec_fn=_die_with_parent)
+    def start(i: int) -> subprocess.Popen[bytes]:
         started[i] = time.monotonic()
+        return subprocess.Popen(argv_for(i), env=env_for(i), preexec_fn=_die_with_parent)
+
+    procs = [start(i) for i in range(count)]  # a signal before the handlers: they die with us
 
     def forward(signum: int, _frame: object) -> None:
         stopping.append(signum)
         for proc in procs:
-            if proc is not None and proc.poll() is None:
+            if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM if signum == signal.SIGINT else signum)
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
         signal.signal(signum, forward)
-    for i in range(count):
-        start(i)
     while not stopping:
         time.sleep(0.5)
         for i, proc in enumerate(procs):
-            if proc is None or proc.poll() is None or stopping:
+            if proc.poll() is None or stopping:
                 continue
             quick = time.monotonic() - started[i] < QUICK_DEATH
             quick_deaths[i] = quick_deaths[i] + 1 if quick else 0
@@ -88,16 +87,14 @@ def supervise(argv_for: Callable[[int], list[str]], count: int,
             print(f"worker process {i + 1} exited with code {proc.returncode}; restarting",
                   file=sys.stderr, flush=True)
             time.sleep(RESTART_DELAY)
-            start(i)
+            procs[i] = start(i)
     _wait(procs)
     return 0
 
 
-def _wait(procs: list[subprocess.Popen[bytes] | None]) -> None:
+def _wait(procs: list[subprocess.Popen[bytes]]) -> None:
     deadline = time.monotonic() + SHUTDOWN_GRACE
     for proc in procs:
-        if proc is None:
-            continue
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:

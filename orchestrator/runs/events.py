@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -36,8 +37,7 @@ def emit(session: Session, tenant: str, run_id: str, event: str, data: dict[str,
     pending = session.info.get(key)
     if pending is None:
         pending = session.info[key] = []
-        after_commit(session, (lambda: _publish(session)) if live else (
-            lambda: _hand_over(session)))
+        after_commit(session, partial(_publish if live else _hand_over, session))
     pending.append(row)
 
 

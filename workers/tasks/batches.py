@@ -38,7 +38,7 @@ def feed(follow_up: bool = False) -> str:
         # While a batch is live, look again before the next beat tick: ending runs make room
         # for more lines, and the last one ends the batch now rather than up to a tick later.
         countdown = min(interval, FOLLOW_UP_SECONDS)
-        if (r.fed or r.live) and _plan_follow_up(countdown):
+        if r.live and _plan_follow_up(countdown):  # a batch that was fed is live
             jobs.send("batches.feed", True, countdown=countdown)
         return (f"fed={r.fed} refused={r.refused} cancelled={r.cancelled} "
                 f"finished={r.finished} live={r.live}")
