@@ -145,7 +145,7 @@ def cmd_dev(args: argparse.Namespace) -> None:
         # The batch feeder and the sweepers get a process of their own: inside the run
         # worker they wait for the GIL behind hundreds of run threads (bench/README.md).
         subprocess.Popen([*exe, "worker", "--queues", "maintenance", "--concurrency", "4",
-                          "--name", "maintenance"]),
+                          "--processes", "1", "--name", "maintenance"]),
         subprocess.Popen([*exe, "beat"]),
     ]
     if _docker_up():
