@@ -131,9 +131,14 @@ def cmd_dev(args: argparse.Namespace) -> None:
     import subprocess
     import time
 
+    from orchestrator.dev_hints import model_unreachable, probes_line
     from orchestrator.migrate import upgrade
 
     ensure_api_keys(args.host)
+    print(probes_line(args.host, args.port), flush=True)
+    hint = model_unreachable(get_settings().model_base_url)
+    if hint:
+        print(hint, flush=True)
     upgrade()
     exe = [sys.executable, "-m", "orchestrator.cli"]
     procs = [

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import openai
 from openai.types.chat import ChatCompletionChunk
 
-from orchestrator.config import get_settings
+from orchestrator.config import get_settings, shown_url
 from orchestrator.ids import new_id
 from orchestrator.runs.outcome import ModelCallError, ModelOutcome, ToolCall
 from orchestrator.runs.prompt import estimate_tokens
@@ -38,7 +38,9 @@ class ModelClient(Protocol):
         ...
 
 
-def _error(exc: openai.OpenAIError) -> ModelCallError:
+def _error(exc: openai.OpenAIError, base_url: str, timeout: float) -> ModelCallError:
+    """Our error for the SDK's; where the model cannot be reached, say where and what sets it."""
+    where = shown_url(base_url)
     if isinstance(exc, openai.RateLimitError):
         after = exc.response.headers.get("retry-after")
         return ModelCallError(f"The model is rate limited: {exc.message}",
@@ -47,11 +49,13 @@ def _error(exc: openai.OpenAIError) -> ModelCallError:
                                   ".", "", 1).isdigit() else None)
     if isinstance(exc, openai.APIStatusError):
         retryable = exc.status_code >= 500 or exc.status_code in (408, 409)
-        return ModelCallError(f"The model returned {exc.status_code}: {exc.message}",
+        return ModelCallError(f"The model at {where} returned {exc.status_code}: {exc.message}",
                               retryable=retryable)
     if isinstance(exc, openai.APITimeoutError):
-        return ModelCallError("The model did not answer in time.")
-    return ModelCallError(f"The model could not be reached: {exc}")
+        return ModelCallError(f"The model at {where} did not answer within {timeout:g} s"
+                              " (ORCH_MODEL_TIMEOUT).")
+    return ModelCallError(f"The model could not be reached at {where} (the URL set by"
+                          f" ORCH_MODEL_BASE_URL): {exc}")
 
 
 class OpenAIModelClient:
@@ -77,6 +81,7 @@ class OpenAIModelClient:
         self._shard = threading.local()
         self._next = itertools.count()
         self.aliases = aliases or {}
+        self.base_url, self.timeout = base_url, timeout
         self.gate = ModelGate(max_in_flight)
 
     @property
@@ -103,7 +108,7 @@ class OpenAIModelClient:
                     return self._once(body)
                 return self._streamed(body, on_text, on_tool)
             except openai.OpenAIError as exc:
-                error = _error(exc)
+                error = _error(exc, self.base_url, self.timeout)
                 if error.code == "rate_limit_exceeded":
                     limited = True
                     self.gate.pause(error.retry_after or RATE_LIMIT_PAUSE)
