@@ -1,0 +1,120 @@
+"""A streamed code-interpreter run as the SDK's event handler sees it (real sandbox)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import openai
+import pytest
+from openai import AssistantEventHandler
+
+from tests.sandbox.conftest import SandboxStack
+
+# Quotes, backslashes, a tab, non-ASCII and an emoji: JSON escapes the model's fragments split.
+CODE = ('word = "h\u00e9llo \\"quoted\\"\\tend \U0001F600"\nprint(word)\n'
+        'for i in range(3):\n    print(i, "\\\\" * i)')
+
+
+class DocumentedHandler(AssistantEventHandler):
+    """OpenAI's streaming quick-start handler, verbatim, plus a record of what it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: list[Any] = []
+        self.code_deltas: list[Any] = []
+
+    def on_text_created(self, text: Any) -> None:
+        print("\nassistant > ", end="", flush=True)
+
+    def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+        print(delta.value, end="", flush=True)
+
+    def on_tool_call_created(self, tool_call: Any) -> None:
+        self.created.append(tool_call)
+        print(f"\nassistant > {tool_call.type}\n", flush=True)
+
+    def on_tool_call_delta(self, delta: Any, snapshot: Any) -> None:
+        if delta.type == "code_interpreter":
+            self.code_deltas.append(delta)
+            if delta.code_interpreter.input:
+                print(delta.code_interpreter.input, end="", flush=True)
+            if delta.code_interpreter.outputs:
+                print("\n\noutput >", flush=True)
+                for output in delta.code_interpreter.outputs:
+                    if output.type == "logs":
+                        print(f"\n{output.logs}", flush=True)
+
+
+def _script(st: Any, code: str, answer: str, chunk: int | None = None) -> str:
+    marker = "stream-code-" + uuid.uuid4().hex[:8]
+    reply: dict[str, Any] = {"tool_calls": [{"name": "code_interpreter",
+                                             "arguments": json.dumps({"code": code})}]}
+    if chunk:
+        reply["arguments_chunk"] = chunk
+    st.model.script({"match": marker, "on": "user", "times": 1, "reply": reply},
+                    {"match": marker, "on": "tool", "times": 1, "reply": {"content": answer}})
+    return marker
+
+
+def test_documented_handler_prints_the_streamed_code_and_its_output(
+        sdk: openai.OpenAI, sandboxed: SandboxStack, tutor: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    marker = _script(sandboxed.st, CODE, "Done.", chunk=1)  # one JSON character a fragment
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": marker}])
+    handler = DocumentedHandler()
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=tutor.id,
+                                      event_handler=handler) as stream:
+        stream.until_done()
+    assert stream.get_final_run().status == "completed", sandboxed.log()
+    printed = capsys.readouterr().out
+    assert [c.type for c in handler.created] == ["code_interpreter"]
+    assert handler.created[0].code_interpreter.input == ""
+    # the unguarded form prints the code exactly too (no "None" from the outputs delta)
+    assert "".join(str(d.code_interpreter.input) for d in handler.code_deltas) == CODE
+    logs = 'h\u00e9llo "quoted"\tend \U0001F600\n0 \n1 \\\n2 \\\\\n'
+    expected = (f"\nassistant > code_interpreter\n\n{CODE}\n\noutput >\n\n{logs}\n"
+                "\nassistant > Done.")
+    assert printed == expected
+    step = sdk.beta.threads.runs.steps.list(thread_id=thread.id, run_id=stream.get_final_run().id,
+                                            order="asc").data[0]
+    assert step.step_details.tool_calls[0].code_interpreter.input == CODE  # type: ignore[union-attr]
+
+
+class FigureHandler(AssistantEventHandler):
+    """Records image and text parts as the SDK closes them, and the code outputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.texts: list[str] = []
+        self.outputs: list[Any] = []
+
+    def on_image_file_done(self, image_file: Any) -> None:
+        self.images.append(image_file.file_id)
+
+    def on_text_done(self, text: Any) -> None:
+        self.texts.append(text.value)
+
+    def on_tool_call_delta(self, delta: Any, snapshot: Any) -> None:
+        if delta.type == "code_interpreter":
+            self.outputs += delta.code_interpreter.outputs or []
+
+
+def test_streamed_answer_after_a_figure_has_the_final_parts(
+        sdk: openai.OpenAI, sandboxed: SandboxStack, tutor: Any) -> None:
+    code = "import matplotlib.pyplot as plt\nplt.plot([0, 1, 2], [3, 1, 2])\nplt.show()"
+    marker = _script(sandboxed.st, code, "Here is the plot.")
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": marker}])
+    handler = FigureHandler()
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=tutor.id,
+                                      event_handler=handler) as stream:
+        stream.until_done()
+        answer = stream.get_final_messages()[-1]
+    assert stream.get_final_run().status == "completed", sandboxed.log()
+    figure = [o.image.file_id for o in handler.outputs if o.type == "image"]
+    assert len(figure) == 1  # the image output came in the outputs delta
+    assert [p.type for p in answer.content] == ["image_file", "text"]
+    assert handler.images == figure == [answer.content[0].image_file.file_id]  # type: ignore[union-attr]
+    assert handler.texts == ["Here is the plot."]
