@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -118,3 +122,30 @@ def test_streamed_answer_after_a_figure_has_the_final_parts(
     assert [p.type for p in answer.content] == ["image_file", "text"]
     assert handler.images == figure == [answer.content[0].image_file.file_id]  # type: ignore[union-attr]
     assert handler.texts == ["Here is the plot."]
+
+
+NODE_SDK = Path(__file__).resolve().parents[1] / "sdk_node"
+
+
+def test_node_sdk_sees_a_typed_code_interpreter_call(sdk: openai.OpenAI,
+                                                     sandboxed: SandboxStack,
+                                                     tutor: Any) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (external resource missing)")
+    if not (NODE_SDK / "node_modules" / "openai").is_dir():
+        pytest.fail(f"the node SDK is not installed in {NODE_SDK}: run `make install`")
+    marker = _script(sandboxed.st, CODE, "Done.", chunk=3)
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": marker}])
+    api = sandboxed.st.api
+    proc = subprocess.run(
+        [node, str(NODE_SDK / "stream_run.mjs")], cwd=NODE_SDK, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "BASE_URL": api.base_url, "API_KEY": api.keys[0],
+                          "THREAD_ID": thread.id, "ASSISTANT_ID": tutor.id})
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["status"] == "completed", sandboxed.log()
+    assert seen["created"] == [{"type": "code_interpreter", "input": ""}]
+    assert set(seen["deltaTypes"]) == {"code_interpreter"}
+    assert seen["input"] == seen["recordedInput"] == CODE
+    assert seen["logs"] == ['h\u00e9llo "quoted"\tend \U0001F600\n0 \n1 \\\n2 \\\\\n']
