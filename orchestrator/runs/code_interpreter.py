@@ -123,11 +123,16 @@ def send_job(session: Session, run: RunRecord, step: RunStepRecord) -> None:
 
 def _message(session: Session, run: RunRecord, ids: StepIds, text: str, ordinal: int,
              streamed: bool) -> None:
-    """The model's words before its code, as a completed message_creation step."""
+    """The model's words before its code, as a completed message_creation step (after the
+    run's figures so far, as every answer of the run shows them and its stream sent them)."""
     created = now()
+    shown = figures(session.exec(select(RunStepRecord).where(
+        RunStepRecord.run_id == run.id, RunStepRecord.type == "tool_calls")).all()) if (
+        ordinal) else []
     msg = MessageRecord(
         id=ids.message, tenant=run.tenant, created_at=created, thread_id=run.thread_id,
-        role="assistant", content=[{"type": "text", "text": {"value": text, "annotations": []}}],
+        role="assistant",
+        content=[*shown, {"type": "text", "text": {"value": text, "annotations": []}}],
         attachments=[], status="completed", completed_at=created,
         assistant_id=run.assistant_id, run_id=run.id)
     step = RunStepRecord(

@@ -149,3 +149,28 @@ def test_node_sdk_sees_a_typed_code_interpreter_call(sdk: openai.OpenAI,
     assert set(seen["deltaTypes"]) == {"code_interpreter"}
     assert seen["input"] == seen["recordedInput"] == CODE
     assert seen["logs"] == ['h\u00e9llo "quoted"\tend \U0001F600\n0 \n1 \\\n2 \\\\\n']
+
+
+def test_words_before_a_second_cell_follow_the_first_cells_figure(
+        sdk: openai.OpenAI, sandboxed: SandboxStack, tutor: Any) -> None:
+    plot = "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()"
+    marker = "two-cells-" + uuid.uuid4().hex[:8]
+    sandboxed.st.model.script(
+        {"match": marker, "on": "user", "times": 1, "reply": {"tool_calls": [
+            {"name": "code_interpreter", "arguments": json.dumps({"code": plot})}]}},
+        {"match": marker, "on": "tool", "times": 1, "reply": {
+            "content": "Now the sum.", "tool_calls": [
+                {"name": "code_interpreter", "arguments": json.dumps({"code": "print(1 + 2)"})}]}},
+        {"match": marker, "on": "tool", "times": 1, "reply": {"content": "All done."}})
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": marker}])
+    handler = FigureHandler()
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=tutor.id,
+                                      event_handler=handler) as stream:
+        stream.until_done()
+        streamed = stream.get_final_messages()
+    assert stream.get_final_run().status == "completed", sandboxed.log()
+    # (the SDK closes a message's last part again when the next message starts at index 0)
+    assert set(handler.texts) == {"Now the sum.", "All done."}
+    listed = sdk.beta.threads.messages.list(thread_id=thread.id, order="asc").data[1:]
+    assert [[p.type for p in m.content] for m in listed] == [["image_file", "text"]] * 2
+    assert [m.model_dump() for m in streamed] == [m.model_dump() for m in listed]
