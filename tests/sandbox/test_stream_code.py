@@ -174,3 +174,36 @@ def test_words_before_a_second_cell_follow_the_first_cells_figure(
     listed = sdk.beta.threads.messages.list(thread_id=thread.id, order="asc").data[1:]
     assert [[p.type for p in m.content] for m in listed] == [["image_file", "text"]] * 2
     assert [m.model_dump() for m in streamed] == [m.model_dump() for m in listed]
+
+
+class LinkHandler(AssistantEventHandler):
+    """The annotations the text deltas carry, and the text snapshot they build."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.annotations: list[Any] = []
+        self.snapshot: Any = None
+
+    def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+        self.annotations += delta.annotations or []
+        self.snapshot = snapshot.model_copy(deep=True)
+
+
+def test_file_path_links_stream_in_text_deltas(sdk: openai.OpenAI, sandboxed: SandboxStack,
+                                               tutor: Any) -> None:
+    code = "open('/mnt/data/out.txt', 'w').write('streamed file')"
+    marker = _script(sandboxed.st, code, "Get it: [out](sandbox:/mnt/data/out.txt)")
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": marker}])
+    handler = LinkHandler()
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=tutor.id,
+                                      event_handler=handler) as stream:
+        stream.until_done()
+        final = stream.get_final_messages()[-1].content[-1].text  # type: ignore[union-attr]
+    assert [a.type for a in final.annotations] == ["file_path"]
+    link = final.annotations[0]
+    assert [(a.index, a.type, a.text, a.start_index, a.end_index, a.file_path.file_id)
+            for a in handler.annotations] == [
+        (0, "file_path", "sandbox:/mnt/data/out.txt", link.start_index, link.end_index,
+         link.file_path.file_id)]  # type: ignore[union-attr]
+    assert handler.snapshot.value[link.start_index:link.end_index] == link.text
+    assert sdk.files.content(link.file_path.file_id).read() == b"streamed file"  # type: ignore[union-attr]
