@@ -2,6 +2,7 @@
 PY ?= python3
 VENV := .venv
 SDK1 := .venv-sdk1
+NODE_SDK := tests/sdk_node
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -19,7 +20,12 @@ $(SDK1)/.installed:
 	$(SDK1)/bin/pip install -q "openai==1.20.0" "httpx<0.28"
 	touch $@
 
-install: $(VENV)/.installed $(SDK1)/.installed
+# The official node SDK (npm `openai`, pinned by the lockfile) for tests/sandbox's node stream test.
+$(NODE_SDK)/node_modules/.installed: $(NODE_SDK)/package.json $(NODE_SDK)/package-lock.json
+	cd $(NODE_SDK) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed $(SDK1)/.installed $(NODE_SDK)/node_modules/.installed
 
 run: $(VENV)/.installed
 	$(VENV)/bin/orchestrator dev --host $(HOST) --port $(PORT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import redis
@@ -74,8 +74,12 @@ def render(event: str, data: str) -> bytes:
 
 
 async def relay(run_id: str, start: str = "0-0", *, block_ms: int = 5000,
-                idle_limit_s: float = 900.0) -> AsyncIterator[bytes]:
-    """Yield a run's events as SSE frames from `start` until the stream's end, then [DONE]."""
+                idle_limit_s: float = 900.0,
+                view: Callable[[str, str], str] | None = None) -> AsyncIterator[bytes]:
+    """Yield a run's events as SSE frames from `start` until the stream's end, then [DONE].
+
+    `view` renders each stored payload for the stream's API version (None: as stored, v2).
+    """
     client = get_async_redis()
     key = stream_key(run_id)
     last = start
@@ -105,7 +109,8 @@ async def relay(run_id: str, start: str = "0-0", *, block_ms: int = 5000,
                     continue
                 seen.add(eid)
                 event = fields[b"event"].decode()
-                yield render(event, fields[b"data"].decode())
+                data = fields[b"data"].decode()
+                yield render(event, view(event, data) if view else data)
                 if event in END_EVENTS:
                     yield DONE
                     return

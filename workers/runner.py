@@ -11,6 +11,7 @@ import time
 
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
+from orchestrator.runs import code_interpreter
 from orchestrator.runs import execution as ex
 from orchestrator.runs.outcome import ModelCallError, ModelOutcome
 from orchestrator.runs.prompt import build_request
@@ -59,7 +60,7 @@ def advance(run_id: str, client: ModelClient | None = None) -> str:
         body = build_request(run, thread_msgs, steps, own, model=run.model,
                              context_tokens=settings.model_context_tokens)
     ids = ex.new_step_ids()
-    live = LiveStream(run, ids) if run.stream else None
+    live = LiveStream(run, ids, code_interpreter.figures(steps)) if run.stream else None
     HEARTBEAT.hold(run_id, owner, run.lease_expires_at or time.time())
     try:
         outcome: ModelOutcome = model.complete(

@@ -76,3 +76,19 @@ def message(rec: MessageRecord, version: Version) -> Message | MessageV1:
 def message_file(rec: MessageRecord, file_id: str) -> MessageFile:
     """A v1 message file object; it shares the message's creation time."""
     return MessageFile(id=file_id, created_at=rec.created_at, message_id=rec.id)
+
+
+def annotations_delta(rec: MessageRecord) -> dict[str, Any] | None:
+    """The closing `thread.message.delta` of a streamed answer: its text part's annotations
+    (numbered by `index`, as deltas merge lists), or None when it has none.
+
+    The text was streamed before its citations and file links could be resolved; this delta
+    carries exactly the annotations of the recorded message, with an empty `value`.
+    """
+    for i, part in enumerate(rec.content):
+        anns = part.get("text", {}).get("annotations") if part.get("type") == "text" else None
+        if anns:
+            return {"id": rec.id, "object": "thread.message.delta", "delta": {"content": [
+                {"index": i, "type": "text", "text": {
+                    "value": "", "annotations": [{"index": j, **a} for j, a in enumerate(anns)]}}]}}
+    return None

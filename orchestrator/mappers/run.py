@@ -10,6 +10,7 @@ from orchestrator.runs.status import TERMINAL, RunStatus
 from orchestrator.schemas.common import Version
 from orchestrator.schemas.run import Run, RunStep, RunV1
 
+CODE = "code_interpreter"
 FILE_SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 
 
@@ -54,13 +55,21 @@ def _tool_call_for(version: Version, call: dict[str, Any], include: frozenset[st
         str, Any]:
     if call.get("type") == "file_search":
         if version == "v1":
-            return {"id": call["id"], "type": "retrieval", "retrieval": {}}
+            return tool_call_v1(call)
         if FILE_SEARCH_CONTENT not in include:
             fs = dict(call.get("file_search") or {})
             fs["results"] = [{k: v for k, v in r.items() if k != "content"}
                              for r in fs.get("results") or []]
             return {**call, "file_search": fs}
     return call
+
+
+def tool_call_v1(call: dict[str, Any]) -> dict[str, Any]:
+    """A v2 tool call (or call delta) as v1 shows it: a search is a `retrieval` call."""
+    if call.get("type") != "file_search":
+        return call
+    keep: dict[str, Any] = {k: call[k] for k in ("index", "id") if k in call}
+    return {**keep, "type": "retrieval", "retrieval": {}}
 
 
 def step(rec: RunStepRecord, version: Version = "v2",
@@ -77,3 +86,17 @@ def step(rec: RunStepRecord, version: Version = "v2",
         cancelled_at=rec.cancelled_at, failed_at=rec.failed_at, completed_at=rec.completed_at,
         metadata=rec.meta if rec.meta is not None else {}, usage=rec.usage,
     )
+
+
+def outputs_delta(rec: RunStepRecord) -> dict[str, Any]:
+    """A step delta with the outputs of its code_interpreter calls, once the sandbox answered.
+
+    Every list entry carries its `index` (the SDKs merge deltas by it); `input` is "" so a
+    handler printing `delta.code_interpreter.input` prints nothing more here.
+    """
+    calls = [{"index": i, "type": CODE, CODE: {"input": "", "outputs": [
+        {"index": j, **out} for j, out in enumerate(call[CODE].get("outputs") or [])]}}
+        for i, call in enumerate(rec.step_details.get("tool_calls", []))
+        if call.get("type") == CODE]
+    return {"id": rec.id, "object": "thread.run.step.delta",
+            "delta": {"step_details": {"type": "tool_calls", "tool_calls": calls}}}

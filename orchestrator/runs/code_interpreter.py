@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import update
@@ -122,11 +123,16 @@ def send_job(session: Session, run: RunRecord, step: RunStepRecord) -> None:
 
 def _message(session: Session, run: RunRecord, ids: StepIds, text: str, ordinal: int,
              streamed: bool) -> None:
-    """The model's words before its code, as a completed message_creation step."""
+    """The model's words before its code, as a completed message_creation step (after the
+    run's figures so far, as every answer of the run shows them and its stream sent them)."""
     created = now()
+    shown = figures(session.exec(select(RunStepRecord).where(
+        RunStepRecord.run_id == run.id, RunStepRecord.type == "tool_calls")).all()) if (
+        ordinal) else []
     msg = MessageRecord(
         id=ids.message, tenant=run.tenant, created_at=created, thread_id=run.thread_id,
-        role="assistant", content=[{"type": "text", "text": {"value": text, "annotations": []}}],
+        role="assistant",
+        content=[*shown, {"type": "text", "text": {"value": text, "annotations": []}}],
         attachments=[], status="completed", completed_at=created,
         assistant_id=run.assistant_id, run_id=run.id)
     step = RunStepRecord(
@@ -283,6 +289,8 @@ def record_results(session: Session, run_id: str, step_id: str,
     step.status, step.completed_at = StepStatus.COMPLETED.value, now()
     session.add(step)
     session.flush()
+    if run.stream:  # the outputs as a delta (logs, images), then the completed step
+        emit(session, run.tenant, run.id, "thread.run.step.delta", run_wire.outputs_delta(step))
     _emit_step(session, run, step, "completed")
     jobs.enqueue(session, "runs.advance", run.id)
     return "recorded"
@@ -290,15 +298,10 @@ def record_results(session: Session, run_id: str, step_id: str,
 
 def answer_content(session: Session, run: RunRecord, text: str) -> list[dict[str, Any]]:
     """record_outcome hook: the answer's parts, with this run's figures and file links."""
-    images: list[str] = []
     files: dict[str, str] = {}
-    for step in session.exec(select(RunStepRecord).where(
-            RunStepRecord.run_id == run.id, RunStepRecord.type == "tool_calls").order_by(
-            col(RunStepRecord.ordinal))).all():
-        for call in step.step_details.get("tool_calls", []):
-            for out in call.get(NAME, {}).get("outputs", []) if call["type"] == NAME else []:
-                if out.get("type") == "image":
-                    images.append(out["image"]["file_id"])
+    steps = session.exec(select(RunStepRecord).where(
+        RunStepRecord.run_id == run.id, RunStepRecord.type == "tool_calls")).all()
+    for step in steps:
         for produced in step.step_details.get("sandbox_files", {}).values():
             files.update(produced)
     annotations = []
@@ -308,9 +311,21 @@ def answer_content(session: Session, run: RunRecord, text: str) -> list[dict[str
             annotations.append({"type": "file_path", "text": m.group(0),
                                 "start_index": m.start(), "end_index": m.end(),
                                 "file_path": {"file_id": file_id}})
-    parts: list[dict[str, Any]] = [{"type": "image_file", "image_file": {"file_id": fid}}
-                                   for fid in images]
-    return [*parts, {"type": "text", "text": {"value": text, "annotations": annotations}}]
+    return [*figures(steps), {"type": "text", "text": {"value": text,
+                                                       "annotations": annotations}}]
+
+
+def figures(steps: Iterable[RunStepRecord]) -> list[dict[str, Any]]:
+    """The image_file parts an answer shows before its text: the run's code figures, in order
+    (also what a streamed answer sends first, so its text has its final index)."""
+    parts = []
+    for step in sorted(steps, key=lambda s: s.ordinal):
+        for call in step.step_details.get("tool_calls", []) if step.type == "tool_calls" else []:
+            for out in call.get(NAME, {}).get("outputs", []) if call["type"] == NAME else []:
+                if out.get("type") == "image":
+                    parts.append({"type": "image_file",
+                                  "image_file": {"file_id": out["image"]["file_id"]}})
+    return parts
 
 
 def _emit_step(session: Session, run: RunRecord, step: RunStepRecord, *names: str) -> None:

@@ -13,6 +13,7 @@ from orchestrator.config import get_settings
 from orchestrator.db import insert
 from orchestrator.ids import new_id
 from orchestrator.mappers import run as run_wire
+from orchestrator.mappers.message import annotations_delta
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import tool as search_tool
@@ -265,6 +266,9 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
         if "message" not in streamed_created:
             _emit_step(session, run, step, "created", "in_progress")
             _emit_message(session, run, msg, "created", "in_progress")
+        closing = annotations_delta(msg) if "message" in streamed_created else None
+        if closing and run.stream:  # the citations of the text streamed before them
+            emit(session, run.tenant, run.id, "thread.message.delta", closing)
         _emit_message(session, run, msg, "incomplete" if cut else "completed")
         _emit_step(session, run, step, "completed")
     if outcome.tool_calls:

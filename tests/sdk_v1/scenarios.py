@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import openai
-from openai import OpenAI
+from openai import AssistantEventHandler, OpenAI
 
 QUICKSTART = {
     "name": "Math Tutor",
@@ -399,9 +399,74 @@ def retrieval_runs() -> dict[str, Any]:
             "message": _retrieval_run(client, asst.id, V1_MESSAGE_QUESTION, [sent.id])}
 
 
+V1_STREAM_QUESTION = "Stream me which harbour the Sablewick lighthouse guards"
+V1_STREAM_NEEDLE = "The Sablewick lighthouse guards the harbour of Port Elmore."
+
+
+class StreamRecorder(AssistantEventHandler):
+    """What the 1.20 stream helper's callbacks see."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: list[str] = []
+        self.annotations: list[dict[str, Any]] = []
+        self.completed_steps: list[Any] = []
+        self.messages: list[dict[str, Any]] = []
+
+    def on_tool_call_created(self, tool_call: Any) -> None:
+        self.created.append(tool_call.type)
+
+    def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+        self.annotations += [_citation(a) for a in delta.annotations or []]
+
+    def on_run_step_done(self, run_step: Any) -> None:
+        self.completed_steps.append(run_step)
+
+    def on_message_done(self, message: Any) -> None:
+        self.messages.append(message.model_dump())
+
+
+def _citation(ann: Any) -> dict[str, Any]:
+    dumped = ann.model_dump()
+    return {k: dumped[k] for k in ("type", "text", "start_index", "end_index", "file_citation")}
+
+
+def streams() -> dict[str, Any]:
+    """A v1 retrieval run through `runs.stream` with an event handler."""
+    client, _ = make_client()
+    doc = client.files.create(file=("harbour.txt", _haystack(V1_STREAM_NEEDLE, words=300)),
+                              purpose="assistants")
+    asst = client.beta.assistants.create(model="scripted-model", tools=[{"type": "retrieval"}],
+                                         file_ids=[doc.id])
+    thread = client.beta.threads.create(messages=[{"role": "user",
+                                                   "content": V1_STREAM_QUESTION}])
+    handler = StreamRecorder()
+    with client.beta.threads.runs.stream(
+            thread_id=thread.id, assistant_id=asst.id, event_handler=handler) as stream:
+        stream.until_done()
+        final = stream.get_final_run()
+        messages = stream.get_final_messages()
+    retrieved = client.beta.threads.runs.retrieve(final.id, thread_id=thread.id)
+    text = messages[-1].content[0].text  # type: ignore[union-attr]
+    return {
+        "needle": V1_STREAM_NEEDLE, "file_id": doc.id, "final_status": final.status,
+        "final_file_ids": final.file_ids, "retrieved_file_ids": retrieved.file_ids,
+        "final_tools": [t.model_dump() for t in final.tools],
+        "created_types": handler.created,
+        "completed_call_types": [[c.type for c in s.step_details.tool_calls]
+                                 if s.step_details.type == "tool_calls" else []
+                                 for s in handler.completed_steps],
+        "message_file_ids": [m.file_ids for m in messages],
+        "message_keys_with_attachments": [m["id"] for m in handler.messages
+                                          if "attachments" in m],
+        "delta_annotations": handler.annotations,
+        "final_annotations": [_citation(a) for a in text.annotations],
+    }
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, Any]]] = {
     f.__name__: f for f in (quickstart, retrieval, paging, update_delete, assistant_files,
-                            message_files, threads, not_found, runs, retrieval_runs)
+                            message_files, threads, not_found, runs, retrieval_runs, streams)
 }
 
 

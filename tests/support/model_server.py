@@ -6,12 +6,13 @@ rules (one with "for_seconds": s applies for that long only, e.g. a 429 storm); 
 {"content": str} | {"tool_calls": [{"name", "arguments"}]} | {"status": 429|500,
 "retry_after": s} | {"hang": s} | {"quote_tool": keyword} (answer with the sentence of the
 last tool message that holds keyword, followed by its source marker), plus optional
-"delay_ms", "finish_reason", "usage". A rule with "on": "user" | "tool" only answers before /
-right after a tool result; "{tool}" in a reply's content is replaced by that last tool result.
-Without a matching rule it answers "Echo: <last user text>" (or "Tool said: …" after tool
-outputs). POST /v1/embeddings answers with hashed character-trigram vectors (a stand-in
-embedding model). GET /_requests lists every request body received, the most calls ever in
-flight at once and the 429s sent; POST /_reset clears rules and requests.
+"delay_ms", "finish_reason", "usage", "arguments_chunk" (stream tool arguments in fragments
+of that many characters instead of two halves). A rule with "on": "user" | "tool" only
+answers before / right after a tool result; "{tool}" in a reply's content is replaced by that
+last tool result. Without a matching rule it answers "Echo: <last user text>" (or "Tool
+said: …" after tool outputs). POST /v1/embeddings answers with hashed character-trigram
+vectors (a stand-in embedding model). GET /_requests lists every request body received, the
+most calls ever in flight at once and the 429s sent; POST /_reset clears rules and requests.
 """
 
 from __future__ import annotations
@@ -170,7 +171,10 @@ async def _stream(cid: str, body: dict[str, Any], reply: dict[str, Any],
                                      "function": {"name": call["function"]["name"],
                                                   "arguments": ""}}]})
         args = call["function"]["arguments"]
-        for part in (args[: len(args) // 2], args[len(args) // 2:]):
+        size = reply.get("arguments_chunk")  # fragments of that many characters; else halves
+        parts = ([args[i:i + size] for i in range(0, len(args), size)] if size
+                 else [args[: len(args) // 2], args[len(args) // 2:]])
+        for part in parts:
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
     yield chunk({}, _finish(reply))
     if (body.get("stream_options") or {}).get("include_usage"):

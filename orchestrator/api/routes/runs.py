@@ -10,11 +10,12 @@ from fastapi.responses import StreamingResponse
 from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
 from orchestrator.db import unit_of_work
 from orchestrator.mappers import run as to_wire
+from orchestrator.mappers.events import v1_view
 from orchestrator.models import RunRecord
 from orchestrator.pagination import page
 from orchestrator.runs import service as svc
 from orchestrator.runs.events import FIRST_STREAM_ID
-from orchestrator.schemas.common import ListPage
+from orchestrator.schemas.common import ListPage, Version
 from orchestrator.schemas.run import (
     CreateRun,
     CreateThreadAndRun,
@@ -32,8 +33,10 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 Include = Annotated[list[str] | None, Query(alias="include[]")]
 
 
-def _sse(run_id: str, start: str = "0-0") -> StreamingResponse:
-    return StreamingResponse(relay(run_id, start), media_type="text/event-stream",
+def _sse(run: RunRecord, v: Version, start: str = "0-0") -> StreamingResponse:
+    """The run's event stream, each event in the API version of the request that opened it."""
+    view = v1_view(run.file_ids) if v == "v1" else None
+    return StreamingResponse(relay(run.id, start, view=view), media_type="text/event-stream",
                              headers=SSE_HEADERS)
 
 
@@ -44,7 +47,7 @@ def create_thread_and_run(body: CreateThreadAndRun, tenant: Tenant, v: ApiVersio
     with unit_of_work() as db:
         _thread, run = svc.create_thread_and_run(db, tenant, v, body)
     if body.stream:
-        return _sse(run.id)
+        return _sse(run, v)
     response.headers.update(POLL_AFTER)
     return to_wire.run(run, v)
 
@@ -56,7 +59,7 @@ def create_run(thread_id: str, body: CreateRun, tenant: Tenant, v: ApiVersion,
     with unit_of_work() as db:
         run = svc.create(db, tenant, v, thread_id, body)
     if body.stream:
-        return _sse(run.id)
+        return _sse(run, v)
     response.headers.update(POLL_AFTER)
     return to_wire.run(run, v)
 
@@ -99,6 +102,6 @@ def submit_tool_outputs(thread_id: str, run_id: str, body: SubmitToolOutputs, te
         run, _step = svc.submit_tool_outputs(db, tenant, thread_id, run_id, body)
     if body.stream:
         first = db.info.get(FIRST_STREAM_ID)
-        return _sse(run.id, exclusive_before(first) if first else "$")
+        return _sse(run, v, exclusive_before(first) if first else "$")
     response.headers.update(POLL_AFTER)
     return to_wire.run(run, v)
