@@ -52,10 +52,15 @@ class PayloadTooLarge(APIError):
 
 
 class ServiceUnavailable(APIError):
-    """503: a dependency (database, Redis) is unreachable."""
+    """503: a dependency (database, Redis) is unreachable; `Retry-After` says when to retry."""
 
     status_code = 503
     error_type = "server_error"
+
+    def __init__(self, message: str, *, param: str | None = None,
+                 code: str | None = "service_unavailable", retry_after: int = 1) -> None:
+        super().__init__(message, param=param, code=code)
+        self.retry_after = retry_after
 
 
 def not_found(kind: str, object_id: str, param: str | None = None) -> NotFound:

@@ -147,3 +147,68 @@ def test_metrics_keep_database_figures_while_redis_is_down(
     again = _scrape(st)
     assert again[("orch_redis_up", ())] == 1
     assert ("orch_queue_depth", (("queue", "runs"),)) in again
+
+
+def _waiting_on_lock(st: Stack) -> list[int]:
+    sql = ("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+           " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+    engine = create_engine(st.env["ORCH_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return [int(p) for p in conn.execute(text(sql)).scalars()]
+    finally:
+        engine.dispose()
+
+
+def test_database_connection_lost_mid_request_is_503_with_retry_after(
+        st: Stack, sdk: openai.OpenAI) -> None:
+    """Requests whose PostgreSQL backend is terminated while they wait inside a query (a
+    restart, a failover, pg_terminate_backend) answer 503 with Retry-After, writing nothing;
+    the next requests get fresh connections."""
+    thread = sdk.beta.threads.create()
+    http = httpx.Client(base_url=st.api.base_url, timeout=60, headers={
+        "Authorization": f"Bearer {st.api.keys[0]}", "OpenAI-Beta": "assistants=v2"})
+    answers: list[httpx.Response] = []
+    sdk_errors: list[Exception] = []
+
+    def post() -> None:
+        answers.append(http.post(f"/threads/{thread.id}/messages",
+                                 json={"role": "user", "content": "lost"}))
+
+    def get() -> None:
+        answers.append(http.get(f"/threads/{thread.id}"))
+
+    def sdk_get() -> None:
+        try:
+            sdk.beta.threads.retrieve(thread.id)
+        except openai.APIStatusError as exc:
+            sdk_errors.append(exc)
+
+    locker = create_engine(st.env["ORCH_DATABASE_URL"])
+    callers = [threading.Thread(target=f) for f in (post, post, post, get, get, sdk_get)]
+    try:
+        with locker.connect() as conn, conn.begin():
+            conn.execute(text("LOCK TABLE threads IN ACCESS EXCLUSIVE MODE"))
+            for caller in callers:
+                caller.start()
+            pids = wait_for(lambda: (p := _waiting_on_lock(st)) and len(p) >= len(callers)
+                            and p)
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) AS pid"),
+                         {"pids": pids})
+            for caller in callers:
+                caller.join(timeout=60)
+    finally:
+        locker.dispose()
+        http.close()
+    assert len(answers) == 5 and len(sdk_errors) == 1
+    for resp in answers:
+        assert resp.status_code == 503, resp.text
+        assert int(resp.headers["retry-after"]) >= 1
+        error = resp.json()["error"]
+        assert error["type"] == "server_error" and error["code"] == "service_unavailable"
+        assert "retry" in error["message"].lower()
+    [exc] = sdk_errors
+    assert isinstance(exc, openai.InternalServerError) and exc.status_code == 503
+    assert exc.response.headers["retry-after"]
+    assert sdk.beta.threads.retrieve(thread.id).id == thread.id  # fresh connections now
+    assert sdk.beta.threads.messages.list(thread_id=thread.id).data == []
