@@ -10,6 +10,7 @@ class APIError(Exception):
 
     status_code = 400
     error_type = "invalid_request_error"
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -43,6 +44,13 @@ class Unauthorized(APIError):
     """401: missing or unknown API key."""
 
     status_code = 401
+
+
+class Conflict(APIError):
+    """409: another request holds what this one needs (e.g. its Idempotency-Key)."""
+
+    status_code = 409
+    retry_after = 1
 
 
 class PayloadTooLarge(APIError):

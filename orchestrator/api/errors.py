@@ -70,12 +70,12 @@ def unavailable_response(exc: BaseException) -> JSONResponse:
                 str(getattr(exc, "orig", None) or exc).splitlines()[0])
     err = ServiceUnavailable("The server lost its connection to the database while processing"
                              " your request. Please retry the request in a moment.")
-    return _error(err)
+    return error_response(err)
 
 
-def _error(exc: APIError) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ServiceUnavailable) \
-        else None
+def error_response(exc: APIError) -> JSONResponse:
+    """A domain error as OpenAI's envelope (503s and 409s say when to retry)."""
+    headers = None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
     return JSONResponse(status_code=exc.status_code, content=exc.body(), headers=headers)
 
 
@@ -105,7 +105,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(APIError)
     async def _api_error(_req: Request, exc: APIError) -> JSONResponse:
-        return _error(exc)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

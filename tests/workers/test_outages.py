@@ -171,9 +171,10 @@ def test_database_connection_lost_mid_request_is_503_with_retry_after(
     answers: list[httpx.Response] = []
     sdk_errors: list[Exception] = []
 
-    def post() -> None:
+    def post(key: str | None = None) -> None:
         answers.append(http.post(f"/threads/{thread.id}/messages",
-                                 json={"role": "user", "content": "lost"}))
+                                 json={"role": "user", "content": "lost"},
+                                 headers={"Idempotency-Key": key} if key else None))
 
     def get() -> None:
         answers.append(http.get(f"/threads/{thread.id}"))
@@ -185,7 +186,8 @@ def test_database_connection_lost_mid_request_is_503_with_retry_after(
             sdk_errors.append(exc)
 
     locker = create_engine(st.env["ORCH_DATABASE_URL"])
-    callers = [threading.Thread(target=f) for f in (post, post, post, get, get, sdk_get)]
+    callers = [threading.Thread(target=f) for f in (post, post, get, get, sdk_get)]
+    callers.append(threading.Thread(target=post, args=("lost-once",)))
     try:
         with locker.connect() as conn, conn.begin():
             conn.execute(text("LOCK TABLE threads IN ACCESS EXCLUSIVE MODE"))
@@ -212,3 +214,10 @@ def test_database_connection_lost_mid_request_is_503_with_retry_after(
     assert exc.response.headers["retry-after"]
     assert sdk.beta.threads.retrieve(thread.id).id == thread.id  # fresh connections now
     assert sdk.beta.threads.messages.list(thread_id=thread.id).data == []
+    # A 5xx is not kept for its Idempotency-Key: the retry runs (and only then writes).
+    retried = sdk.beta.threads.messages.with_raw_response.create(
+        thread_id=thread.id, role="user", content="lost",
+        extra_headers={"Idempotency-Key": "lost-once"})
+    assert retried.status_code == 200 and "idempotent-replayed" not in retried.headers
+    assert [m.id for m in sdk.beta.threads.messages.list(thread_id=thread.id)] == [
+        retried.parse().id]
