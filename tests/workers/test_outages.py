@@ -99,9 +99,14 @@ def test_redis_down_run_writes_answer_queued_and_complete_later(
     run = sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=asst.id)
     assert run.status == "queued"
     retrying = sdk.with_options(max_retries=2)  # a 5xx would make the SDK send it again
-    both = retrying.beta.threads.create_and_run(
-        assistant_id=asst.id, thread={"messages": [{"role": "user", "content": "both outage"}]})
+    both_body: dict[str, Any] = {
+        "assistant_id": asst.id,
+        "thread": {"messages": [{"role": "user", "content": "both outage"}]},
+        "extra_headers": {"Idempotency-Key": "outage-both"}}
+    both = retrying.beta.threads.create_and_run(**both_body)
     assert both.status == "queued"
+    again = retrying.beta.threads.create_and_run(**both_body)  # a client's own retry
+    assert (again.id, again.thread_id) == (both.id, both.thread_id)
     call = waiting.required_action.submit_tool_outputs.tool_calls[0]
     resumed = sdk.beta.threads.runs.submit_tool_outputs(
         waiting.id, thread_id=waiting.thread_id,
