@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 512 * 1024 * 1024
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    # Idempotency-Key: how long a key's first response is replayed, and how long a claim of a
+    # request that never finished (its API process died) blocks the key before it is retaken.
+    idempotency_ttl_seconds: int = 24 * 3600
+    idempotency_lock_seconds: int = 300
 
     # Runs
     model_base_url: str = "http://127.0.0.1:11434/v1"

@@ -10,6 +10,7 @@ class APIError(Exception):
 
     status_code = 400
     error_type = "invalid_request_error"
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -45,6 +46,13 @@ class Unauthorized(APIError):
     status_code = 401
 
 
+class Conflict(APIError):
+    """409: another request holds what this one needs (e.g. its Idempotency-Key)."""
+
+    status_code = 409
+    retry_after = 1
+
+
 class PayloadTooLarge(APIError):
     """413: an upload over the configured limit."""
 
@@ -52,10 +60,15 @@ class PayloadTooLarge(APIError):
 
 
 class ServiceUnavailable(APIError):
-    """503: a dependency (database, Redis) is unreachable."""
+    """503: a dependency (database, Redis) is unreachable; `Retry-After` says when to retry."""
 
     status_code = 503
     error_type = "server_error"
+
+    def __init__(self, message: str, *, param: str | None = None,
+                 code: str | None = "service_unavailable", retry_after: int = 1) -> None:
+        super().__init__(message, param=param, code=code)
+        self.retry_after = retry_after
 
 
 def not_found(kind: str, object_id: str, param: str | None = None) -> NotFound:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from celery import Celery
+from kombu.exceptions import KombuError
 from sqlmodel import Session
 
 from orchestrator.config import get_settings
 from orchestrator.db import after_commit
+from orchestrator.redis_client import OUTAGE
 from orchestrator.shared import process_wide
 
 
@@ -49,7 +52,22 @@ def send(name: str, *args: Any, countdown: float | None = None,
                          countdown=countdown)
 
 
+def send_committed(name: str, *args: Any, countdown: float | None = None,
+                   queue: str | None = None) -> None:
+    """Publish the task of committed work; a broker outage is logged, not raised.
+
+    The database already holds the work (a queued run, a pending delivery, a batch to feed),
+    so the caller's request has succeeded: the sweepers re-send it from database state.
+    """
+    try:
+        send(name, *args, countdown=countdown, queue=queue)
+    except (KombuError, redis.RedisError, OSError) as exc:
+        OUTAGE.failed(f"publish {name}", exc)
+        return
+    OUTAGE.succeeded()
+
+
 def enqueue(session: Session, name: str, *args: Any, countdown: float | None = None) -> None:
-    """Publish a task once the session's transaction has committed."""
+    """Publish a task once the session's transaction has committed (see send_committed)."""
     queue = session.info.get(ROUTE, {}).get(name)
-    after_commit(session, lambda: send(name, *args, countdown=countdown, queue=queue))
+    after_commit(session, lambda: send_committed(name, *args, countdown=countdown, queue=queue))

@@ -4,16 +4,22 @@ Workers are separate processes, so nothing is counted in the API's memory: run a
 gauges come from the database (grouped counts), queue depths from Redis (LLEN of each Celery
 queue), and the step latency histogram from bucket counters the workers keep in Redis
 (workers/metrics.py writes them; STEP_BUCKETS and STEP_KEY are shared).
+
+Each source is read on its own: while one is down the scrape still carries the other's
+families, and `orch_database_up` / `orch_redis_up` say which figures are missing.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
+from redis import RedisError
 from sqlalchemy import func
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from orchestrator.batches.counts import counts
@@ -28,6 +34,7 @@ STEP_KEY = "orch:metrics:step_seconds"
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                 120.0, math.inf)
 LIVE_BATCHES_SCANNED = 100
+log = logging.getLogger(__name__)
 
 
 def bucket_field(le: float) -> str:
@@ -39,12 +46,23 @@ class DeploymentCollector(Collector):
     """Runs, batches, queues and step latency, read fresh on every scrape."""
 
     def collect(self) -> Iterator[Metric]:
-        """Yield every metric family."""
-        with Session(get_engine()) as session:
-            yield self._runs(session)
-            yield from self._batches(session)
-        yield self._queues()
-        yield self._steps()
+        """Yield every metric family of each source that answers, and an `up` gauge a source."""
+        try:
+            with Session(get_engine()) as session:
+                from_database = [self._runs(session), *self._batches(session)]
+        except SQLAlchemyError as exc:
+            log.warning("metrics: database unreachable (%s)", type(exc).__name__)
+            from_database = []
+        yield _up("orch_database_up", "1 if the database answered this scrape.", from_database)
+        yield from from_database
+        try:
+            from_redis = [self._queues(), self._steps()]
+        except RedisError as exc:
+            log.warning("metrics: Redis unreachable (%s)", type(exc).__name__)
+            from_redis = []
+        yield _up("orch_redis_up", "1 if Redis answered this scrape (queue depths and step"
+                  " latency come from it).", from_redis)
+        yield from from_redis
 
     @staticmethod
     def _runs(session: Session) -> Metric:
@@ -102,6 +120,10 @@ class DeploymentCollector(Collector):
                                   "Time workers spent on one step of a run (runs.advance).")
         h.add_metric([], buckets, sum_value=raw.get("sum", 0.0))
         return h
+
+
+def _up(name: str, documentation: str, families: list[Metric]) -> Metric:
+    return GaugeMetricFamily(name, documentation, value=1.0 if families else 0.0)
 
 
 def registry() -> CollectorRegistry:

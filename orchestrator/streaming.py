@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
@@ -13,12 +12,11 @@ import redis
 from orchestrator.buffered import Buffered
 from orchestrator.config import get_settings
 from orchestrator.models import EventRecord
-from orchestrator.redis_client import get_async_redis, get_redis
+from orchestrator.redis_client import OUTAGE, get_async_redis, get_redis
 from orchestrator.runs.published import MARKS
 from orchestrator.runs.status import STREAM_END
 from orchestrator.runs.transitions import event_name
 
-log = logging.getLogger(__name__)
 END_EVENTS = frozenset(event_name(s) for s in STREAM_END)
 DONE = b"event: done\ndata: [DONE]\n\n"
 
@@ -39,10 +37,12 @@ def publish_live(run_id: str, event_id: str, event: str, data: dict[str, Any]) -
     try:
         pipe = get_redis().pipeline(transaction=False)
         _xadd(pipe, run_id, event_id, event, data)
-        return str(pipe.execute()[0].decode())
+        stream_id = str(pipe.execute()[0].decode())
     except redis.RedisError as exc:
-        log.warning("live event %s for %s not published: %s", event, run_id, exc)
+        OUTAGE.failed(f"publish live event {event} of {run_id} (deltas are dropped)", exc)
         return None
+    OUTAGE.succeeded()
+    return stream_id
 
 
 def publish_outbox(events: Iterable[EventRecord]) -> str | None:
@@ -56,8 +56,9 @@ def publish_outbox(events: Iterable[EventRecord]) -> str | None:
             _xadd(pipe, ev.run_id, ev.id, ev.type, ev.data)
         results = pipe.execute()
     except redis.RedisError as exc:
-        log.warning("outbox publish deferred to the sweeper: %s", exc)
+        OUTAGE.failed("publish outbox events", exc)
         return None
+    OUTAGE.succeeded()
     MARKS.add([e.id for e in rows])
     return str(results[0].decode())
 

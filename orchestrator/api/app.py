@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from orchestrator.api import errors
+from orchestrator.api.idempotency import IdempotencyMiddleware
 from orchestrator.api.routes import (
     assistants,
     batches,
@@ -33,6 +34,7 @@ def create_app() -> FastAPI:
         description="Self-hosted OpenAI Assistants API (v1 and v2).",
     )
     errors.install(app)
+    app.add_middleware(IdempotencyMiddleware)  # Idempotency-Key on POST /v1/*
     app.include_router(health.router)
     app.include_router(inspector.router)
     app.include_router(metrics.router)

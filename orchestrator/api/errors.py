@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orchestrator.errors import APIError, InvalidRequest
+from orchestrator.errors import APIError, InvalidRequest, ServiceUnavailable
 from orchestrator.schemas.common import TOOL_TAGS
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,40 @@ def param_of(loc: Sequence[Any]) -> str | None:
     return out or None
 
 
+# SQLite's transient failures; its other OperationalErrors (syntax, no such table) are bugs.
+SQLITE_TRANSIENT = ("database is locked", "database table is locked", "disk i/o error",
+                    "unable to open database file")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True for a lost or unreachable database (connection closed mid-request, server down,
+    pool exhausted, SQLite busy): the client should retry, the code has no bug."""
+    if isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.Error):
+        return str(exc.orig).lower().startswith(SQLITE_TRANSIENT)
+    return isinstance(exc, sa_exc.OperationalError) or "closed" in str(exc.orig).lower()
+
+
+def unavailable_response(exc: BaseException) -> JSONResponse:
+    """The 503 of a lost database connection, with Retry-After (logged as one line)."""
+    log.warning("database unreachable during a request: %s: %s", type(exc).__name__,
+                str(getattr(exc, "orig", None) or exc).splitlines()[0])
+    err = ServiceUnavailable("The server lost its connection to the database while processing"
+                             " your request. Please retry the request in a moment.")
+    return error_response(err)
+
+
+def error_response(exc: APIError) -> JSONResponse:
+    """A domain error as OpenAI's envelope (503s and 409s say when to retry)."""
+    headers = None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(status_code=exc.status_code, content=exc.body(), headers=headers)
+
+
 def _json(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(status_code=status, content=body)
 
@@ -69,7 +105,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(APIError)
     async def _api_error(_req: Request, exc: APIError) -> JSONResponse:
-        return _json(exc.status_code, exc.body())
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,6 +125,12 @@ def install(app: FastAPI) -> None:
             "The request contains a value the server cannot store (for example a NUL"
             " character).").body())
 
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    async def _database(_req: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+        if database_unreachable(exc):
+            return unavailable_response(exc)
+        return _server_error(exc)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code in (404, 405):
@@ -101,7 +143,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return _json(500, {"error": {"message": "The server had an error while processing your"
-                                     " request.", "type": "server_error", "param": None,
-                                     "code": "server_error"}})
+        return _server_error(exc)
+
+
+def _server_error(exc: Exception) -> JSONResponse:
+    """A bug: logged with its traceback, answered with OpenAI's generic 500."""
+    log.exception("unhandled error", exc_info=exc)
+    return _json(500, {"error": {"message": "The server had an error while processing your"
+                                 " request.", "type": "server_error", "param": None,
+                                 "code": "server_error"}})

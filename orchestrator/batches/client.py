@@ -1,7 +1,8 @@
 """`orchestrator batch`: submit a questions file as a batch, show progress, write the answers.
 
 Resumable: the batch id is kept in a state file next to the output (`<output>.batch.json`), so
-rerunning the same command after Ctrl-C reattaches to the batch instead of starting again.
+rerunning the same command after Ctrl-C (or SIGTERM) reattaches to the batch instead of starting
+again.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -164,8 +166,21 @@ def write_answers(client: openai.OpenAI, batch: Any, questions: list[Question],
     return ok, len(questions) - ok
 
 
+def interrupt_on_stop_signals() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, whatever disposition was inherited.
+
+    A shell running the command in the background (nohup, many CI runners) leaves SIGINT
+    ignored, and Python then never turns it into KeyboardInterrupt; `timeout`, systemd and
+    Kubernetes stop a process with SIGTERM. Both must stop the wait the same way as Ctrl-C.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def run(opts: Options, out: TextIO = sys.stdout) -> int:
-    """The whole command; exit code 0 all answered, 1 some not, 2 the batch did not complete."""
+    """The whole command; exit code 0 all answered, 1 some not, 2 the batch did not complete,
+    130 interrupted (Ctrl-C or SIGTERM; the batch keeps running on the server)."""
+    interrupt_on_stop_signals()
     questions = read_questions(opts.questions, opts.assistant)
     client = openai.OpenAI(base_url=opts.base_url, api_key=opts.api_key, max_retries=5)
     batch_id = _attach_or_create(client, opts, _payload(questions), out)

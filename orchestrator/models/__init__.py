@@ -4,6 +4,7 @@ from orchestrator.models.assistant import AssistantRecord
 from orchestrator.models.batch import BatchRecord, BatchRequestRecord
 from orchestrator.models.event import EventRecord
 from orchestrator.models.file import FileRecord
+from orchestrator.models.idempotency import IdempotencyKeyRecord
 from orchestrator.models.message import MessageRecord
 from orchestrator.models.run import RunRecord
 from orchestrator.models.step import RunStepRecord
@@ -29,6 +30,7 @@ __all__ = [
     "ChunkRecord",
     "EventRecord",
     "FileRecord",
+    "IdempotencyKeyRecord",
     "MessageRecord",
     "RunRecord",
     "RunStepRecord",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+import pytest
 
 from orchestrator.batches.questions import read_questions
 from tests.batches.conftest import db_scalar
@@ -18,12 +19,26 @@ from tests.support.servers import BIN
 from tests.support.stack import Stack
 
 
-def _cli(pipeline: Stack, *args: str) -> subprocess.Popen[str]:
+def _cli(pipeline: Stack, *args: str, sigint: Any = None) -> subprocess.Popen[str]:
+    """Start `orchestrator batch`; `sigint` (SIG_IGN, SIG_DFL) is the disposition it inherits,
+    None the test process's own (SIG_IGN when pytest runs in a backgrounded shell)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORCH_", "OPENAI_"))}
     env.update(ORCH_BASE_URL=pipeline.api.base_url, OPENAI_API_KEY=pipeline.api.keys[0])
-    return subprocess.Popen([str(BIN / "orchestrator"), "batch", *args, "--poll", "0.3"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=pipeline.workdir)
+    return subprocess.Popen(
+        [str(BIN / "orchestrator"), "batch", *args, "--poll", "0.3"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=pipeline.workdir,
+        preexec_fn=None if sigint is None else lambda: signal.signal(signal.SIGINT, sigint))
+
+
+def _until_in_progress(proc: subprocess.Popen[str]) -> list[str]:
+    """The CLI's output up to its first progress line of a running batch."""
+    seen: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("progress") and "in_progress" in line:
+            break
+    return seen
 
 
 def _answers(path: Path) -> list[dict[str, Any]]:
@@ -40,12 +55,7 @@ def test_cli_interrupted_then_resumed(sdk: openai.OpenAI, assistant: Any, pipeli
     output = tmp_path / "answers.jsonl"
     batches_before = int(db_scalar(pipeline, "SELECT count(*) FROM batches"))
     first = _cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
-    seen: list[str] = []
-    assert first.stdout is not None
-    for line in first.stdout:
-        seen.append(line)
-        if line.startswith("progress") and "in_progress" in line:
-            break
+    seen = _until_in_progress(first)
     first.send_signal(signal.SIGINT)
     rest, _ = first.communicate(timeout=30)
     assert first.returncode == 130, "".join(seen) + rest
@@ -71,6 +81,30 @@ def test_cli_interrupted_then_resumed(sdk: openai.OpenAI, assistant: Any, pipeli
     assert all(r["answer"] == "answered" and r["status"] == "completed" for r in rows)
     # Line numbers are the custom ids of plain text (blank lines skipped, not renumbered).
     assert rows[0]["custom_id"] == "line-1" and rows[1]["custom_id"] == "line-3"
+
+
+@pytest.mark.parametrize(("sent", "inherited"), [
+    (signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.SIG_IGN)],
+    ids=["sigterm", "sigint-inherited-ignored"])
+def test_cli_stops_on_sigterm_and_on_sigint_whatever_it_inherited(
+        assistant: Any, pipeline: Stack, tmp_path: Path, sent: signal.Signals,
+        inherited: Any) -> None:
+    """`timeout`, systemd and Kubernetes stop with SIGTERM; a backgrounded shell (nohup, CI)
+    starts the command with SIGINT ignored: either way it stops like Ctrl-C, with the hint."""
+    pipeline.model.script({"match": "stop question", "reply": {"delay_ms": 1500,
+                                                                "content": "answered"}})
+    questions = tmp_path / "questions.txt"
+    questions.write_text("".join(f"stop question {i}\n" for i in range(40)))
+    output = tmp_path / "answers.jsonl"
+    proc = _cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output),
+                sigint=inherited)
+    seen = _until_in_progress(proc)
+    proc.send_signal(sent)
+    rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert "keeps running on the server. Run the same command again to reattach" in rest
+    assert "Traceback" not in rest
+    assert not output.exists()
 
 
 def test_cli_csv_with_ids_and_a_failing_question(assistant: Any, pipeline: Stack,
