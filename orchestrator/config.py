@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var/data")
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_bytes: int = 512 * 1024 * 1024
+    # Files: the shortest `expires_after[seconds]` accepted (OpenAI's bound), and how often the
+    # maintenance worker deletes files past their expires_at.
+    file_min_expiry_seconds: int = Field(default=3600, ge=1)
+    file_sweep_interval: float = Field(default=60.0, gt=0)
     db_pool_size: int = 10
     db_max_overflow: int = 20
     # Idempotency-Key: how long a key's first response is replayed, and how long a claim of a

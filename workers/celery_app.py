@@ -32,7 +32,8 @@ def make_app() -> Celery:
     s = get_settings()
     app = Celery("orchestrator", broker=s.redis_url, include=[
         "workers.tasks.runs", "workers.tasks.webhooks", "workers.tasks.retrieval",
-        "workers.tasks.batches", "workers.tasks.sandbox", "sandbox.tasks", "workers.metrics"])
+        "workers.tasks.batches", "workers.tasks.files", "workers.tasks.sandbox", "sandbox.tasks",
+        "workers.metrics"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",
@@ -40,6 +41,7 @@ def make_app() -> Celery:
                      "webhooks.deliver": {"queue": "webhooks"},
                      "webhooks.sweep": {"queue": "maintenance"},
                      "batches.feed": {"queue": "maintenance"},
+                     "files.sweep": {"queue": "maintenance"},
 
                      "sandbox.execute": {"queue": "sandbox"}, "sandbox.reap": {"queue": "sandbox"},
                      "runs.sandbox_done": {"queue": "runs"}},
@@ -79,6 +81,9 @@ def make_app() -> Celery:
             "batches.feed": {"task": "batches.feed", "schedule": s.batch_feed_interval,
                              "options": {"queue": "maintenance",
                                          "expires": s.batch_feed_interval * 5}},
+            "files.sweep": {"task": "files.sweep", "schedule": s.file_sweep_interval,
+                            "options": {"queue": "maintenance",
+                                        "expires": s.file_sweep_interval * 5}},
         },
     )
     return app

@@ -73,18 +73,23 @@ def _cas(session: Session, job: _Job, **values: Any) -> bool:
     return bool(session.exec(stmt).rowcount == 1)
 
 
-def _prepare(job: _Job) -> tuple[str, list[Any], list[bytes] | None]:
+def parsed_text(filename: str, storage_key: str) -> str:
+    """The file's text as indexing reads it, or ParseError saying why not."""
     try:
-        data = _read(job.storage_key)
+        data = _read(storage_key)
     except BlobNotFound:
         raise ParseError("server_error", "The file's content is missing from storage.") from None
     try:
-        text = parse(job.filename, data)
+        return parse(filename, data)
     except ParseError:
         raise
     except Exception as exc:  # parsers raise many kinds of errors on malformed input
         raise ParseError("invalid_file",
                          f"The file could not be parsed ({type(exc).__name__}: {exc})") from None
+
+
+def _prepare(job: _Job) -> tuple[str, list[Any], list[bytes] | None]:
+    text = parsed_text(job.filename, job.storage_key)
     max_tokens, overlap = _sizes(job.strategy)
     chunks = chunk_text(text, max_tokens, overlap)
     total = sum(c.tokens for c in chunks)

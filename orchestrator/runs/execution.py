@@ -126,8 +126,10 @@ def finish_cancel(session: Session, run: RunRecord) -> bool:
 
 
 def expire(session: Session, run: RunRecord) -> bool:
-    """requires_action past expires_at -> expired."""
-    event = move(session, run, RunStatus.EXPIRED, required_action=None)
+    """queued / in_progress / requires_action past expires_at -> expired; the lease goes, so
+    a worker still holding the run fails its compare-and-set and drops its work."""
+    event = move(session, run, RunStatus.EXPIRED, required_action=None, lease_owner=None,
+                 lease_expires_at=None)
     if event is None:
         return False
     _close_steps(session, run, StepStatus.EXPIRED, "expired_at")

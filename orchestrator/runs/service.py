@@ -32,6 +32,7 @@ from orchestrator.schemas.run import (
 )
 from orchestrator.schemas.thread import CreateThread
 from orchestrator.services import messages, store_links, threads
+from orchestrator.services.assistants import check_tool_resources
 from orchestrator.services.common import (
     apply_metadata,
     check_tools_version,
@@ -170,14 +171,16 @@ def create(session: Session, tenant: str, version: Version, thread_id: str,
 
 def create_thread_and_run(session: Session, tenant: str, version: Version,
                           body: CreateThreadAndRun) -> tuple[ThreadRecord, RunRecord]:
-    """POST /threads/runs: a new thread (with its messages), then a queued run on it."""
-    spec = body.thread or CreateThread()
-    if body.tool_resources is not None:
-        if spec.tool_resources is not None:
-            raise InvalidRequest("Give tool_resources either on the thread or at the top level.",
-                                 param="tool_resources")
-        spec = spec.model_copy(update={"tool_resources": body.tool_resources})
-    thread = threads.create(session, tenant, version, spec)
+    """POST /threads/runs: a new thread (with its messages), then a queued run on it.
+
+    Top-level `tool_resources` join the thread's own (threads.union_resources), so this run
+    and the thread's later runs see both.
+    """
+    if version == "v1":
+        reject_field(body, "tool_resources", version)
+    top = check_tool_resources(session, tenant, body.tool_resources, "tool_resources")
+    thread = threads.create(session, tenant, version, body.thread or CreateThread(), "thread.",
+                            also=top)
     run_id = new_id("run")
     if body.stream:  # the stream opens with the new thread
         emit(session, tenant, run_id, "thread.created",

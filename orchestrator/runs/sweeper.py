@@ -92,6 +92,18 @@ def _expire(session: Session, report: SweepReport) -> None:
             report.expired += 1
 
 
+def _expire_unfinished(session: Session, report: SweepReport) -> None:
+    """Queued and in_progress runs past expires_at end `expired` too (as requires_action ones
+    do in _expire): a backlog or a step that outlives the run's deadline."""
+    overdue = select(RunRecord).where(
+        col(RunRecord.status).in_([RunStatus.QUEUED.value, RunStatus.IN_PROGRESS.value]),
+        col(RunRecord.expires_at) < now(),
+    ).limit(BATCH)
+    for run in session.exec(overdue).all():
+        if expire(session, run):
+            report.expired += 1
+
+
 def _republish(session: Session, report: SweepReport) -> None:
     cutoff = now() - 2
     rows = session.exec(select(EventRecord).where(
@@ -108,5 +120,6 @@ def sweep(session: Session) -> SweepReport:
     report = SweepReport()
     _requeue(session, report)
     _expire(session, report)
+    _expire_unfinished(session, report)
     _republish(session, report)
     return report

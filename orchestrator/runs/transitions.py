@@ -5,9 +5,9 @@ from __future__ import annotations
 from orchestrator.runs.status import RunStatus as S
 
 ALLOWED: dict[S, frozenset[S]] = {
-    S.QUEUED: frozenset({S.IN_PROGRESS, S.CANCELLING, S.FAILED}),
+    S.QUEUED: frozenset({S.IN_PROGRESS, S.CANCELLING, S.FAILED, S.EXPIRED}),
     S.IN_PROGRESS: frozenset({S.REQUIRES_ACTION, S.COMPLETED, S.FAILED, S.INCOMPLETE,
-                              S.CANCELLING, S.QUEUED}),
+                              S.CANCELLING, S.QUEUED, S.EXPIRED}),
     S.REQUIRES_ACTION: frozenset({S.QUEUED, S.CANCELLING, S.EXPIRED, S.FAILED}),
     S.CANCELLING: frozenset({S.CANCELLED}),
     S.CANCELLED: frozenset(),

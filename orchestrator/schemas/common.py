@@ -184,10 +184,13 @@ ResponseFormat = (
 )
 
 
+MAX_CODE_FILES = 20  # code-interpreter files of one assistant or thread
+
+
 class CodeInterpreterResources(Request):
     """Files available to the code interpreter."""
 
-    file_ids: list[str] = Field(default_factory=list, max_length=20)
+    file_ids: list[str] = Field(default_factory=list, max_length=MAX_CODE_FILES)
 
 
 class ChunkingStatic(Request):

@@ -154,3 +154,19 @@ class SearchPage(Wire):
     data: list[SearchResult]
     has_more: bool = False
     next_page: str | None = None
+
+
+class FileContent(Wire):
+    """One part of a file's parsed content."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class FileContentPage(Wire):
+    """GET /vector_stores/{id}/files/{file_id}/content."""
+
+    object: Literal["vector_store.file_content.page"] = "vector_store.file_content.page"
+    data: list[FileContent]
+    has_more: bool = False
+    next_page: str | None = None

@@ -8,18 +8,18 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from orchestrator.config import get_settings
 from orchestrator.db import after_commit, unit_of_work
 from orchestrator.errors import InvalidRequest, NotFound
 from orchestrator.ids import new_id
 from orchestrator.models import FileRecord
-from orchestrator.retrieval.index import forget_file
 from orchestrator.schemas.file import (
     EXPIRY_ANCHORS,
     MAX_EXPIRY_SECONDS,
-    MIN_EXPIRY_SECONDS,
     SERVER_PURPOSES,
     UPLOAD_PURPOSES,
 )
+from orchestrator.services import file_refs
 from orchestrator.storage import BlobNotFound, BlobStore, get_store
 
 log = logging.getLogger(__name__)
@@ -74,9 +74,10 @@ def check_expiry(anchor: str | None, seconds: str | None) -> int | None:
         value = int(seconds.strip())
     except ValueError:
         value = None
-    if value is None or not MIN_EXPIRY_SECONDS <= value <= MAX_EXPIRY_SECONDS:
+    least = get_settings().file_min_expiry_seconds
+    if value is None or not least <= value <= MAX_EXPIRY_SECONDS:
         raise InvalidRequest(
-            f"Invalid 'expires_after.seconds': expected an integer between {MIN_EXPIRY_SECONDS}"
+            f"Invalid 'expires_after.seconds': expected an integer between {least}"
             f" and {MAX_EXPIRY_SECONDS}, got '{seconds}'.", param="expires_after.seconds")
     return value
 
@@ -159,16 +160,18 @@ def list_scope(tenant: str, purpose: str | None) -> list[Any]:
 
 
 def delete(session: Session, tenant: str, file_id: str) -> None:
-    """Delete the row now; remove the blob only once the deletion has committed."""
+    """Delete the row and every reference to the file now (file_refs.detach); remove the blob
+    only once the deletion has committed."""
     rec = get(session, tenant, file_id)
     session.delete(rec)
-    forget_file(session, tenant, file_id)
+    file_refs.detach(session, tenant, [file_id])
     session.flush()
     key = rec.storage_key
-    after_commit(session, lambda: _drop_blob(key))
+    after_commit(session, lambda: drop_blob(key))
 
 
-def _drop_blob(key: str) -> None:
+def drop_blob(key: str) -> None:
+    """Remove a deleted file's bytes (a failure leaves an orphan blob, logged)."""
     try:
         get_store().delete(key)
     except OSError:

@@ -26,7 +26,9 @@ WEBHOOK_SETTINGS = {
     "ORCH_WEBHOOK_SWEEP_INTERVAL": "0.5",
     "ORCH_WEBHOOK_DISABLE_AFTER_FAILURES": "2",
     "ORCH_WEBHOOK_SECRET_GRACE_SECONDS": "30",
-    "ORCH_RUN_EXPIRY_SECONDS": "6",
+    # Short enough for the expiry event, long enough for runs that outlive a worker restart
+    # (expires_at holds for queued and in_progress runs too).
+    "ORCH_RUN_EXPIRY_SECONDS": "30",
 }
 
 

@@ -104,8 +104,8 @@ def test_failed_and_expired_events(sdk: openai.OpenAI, live: Stack, rx: Receiver
     failed = run_to_end(sdk, asst, "model down hook")
     waiting = run_to_end(sdk, asst, "left waiting hook")
     assert (failed.status, waiting.status) == ("failed", "requires_action")
-    # ORCH_RUN_EXPIRY_SECONDS=6: the sweeper expires the waiting run, in its own transaction.
-    got = rx.wait(2, timeout=40)
+    # ORCH_RUN_EXPIRY_SECONDS=30: the sweeper expires the waiting run, in its own transaction.
+    got = rx.wait(2, timeout=70)
     events = {e["type"]: e for e in (verify(ep["secret"], g) for g in got)}
     assert events["thread.run.failed"]["data"]["id"] == failed.id
     assert events["thread.run.failed"]["data"]["last_error"]["code"] == "server_error"

@@ -1,4 +1,4 @@
-"""/v1/threads: create, retrieve, modify, delete."""
+"""/v1/threads: create, list (our extension), retrieve, modify, delete."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from orchestrator.api.deps import DB, ApiVersion, Tenant
+from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
 from orchestrator.mappers import thread as to_wire
-from orchestrator.schemas.common import Deleted
+from orchestrator.models import ThreadRecord
+from orchestrator.pagination import page
+from orchestrator.schemas.common import Deleted, ListPage
 from orchestrator.schemas.thread import CreateThread, ModifyThread, Thread, ThreadV1
 from orchestrator.services import threads as svc
 
@@ -21,6 +23,13 @@ def create_thread(db: DB, tenant: Tenant, v: ApiVersion,
                   body: Annotated[CreateThread | None, Body()] = None) -> AnyThread:
     """Create a thread, optionally with initial messages; an empty body is allowed."""
     return to_wire.thread(svc.create(db, tenant, v, body or CreateThread()), v)
+
+
+@router.get("", response_model=ListPage[AnyThread])
+def list_threads(db: DB, tenant: Tenant, v: ApiVersion, p: Page) -> ListPage[AnyThread]:
+    """The tenant's threads, newest first (the hosted API had no such list)."""
+    return page(db, ThreadRecord, [ThreadRecord.tenant == tenant], p,
+                lambda r: to_wire.thread(r, v))
 
 
 @router.get("/{thread_id}", response_model=AnyThread)

@@ -16,6 +16,8 @@ from orchestrator.schemas.vector_store import (
     CreateVectorStore,
     CreateVectorStoreFile,
     FileBatch,
+    FileContent,
+    FileContentPage,
     ModifyVectorStore,
     SearchPage,
     SearchRequest,
@@ -23,7 +25,7 @@ from orchestrator.schemas.vector_store import (
     VectorStore,
     VectorStoreFile,
 )
-from orchestrator.services import store_search
+from orchestrator.services import store_content, store_search
 from orchestrator.services import vector_stores as svc
 
 router = APIRouter(prefix="/vector_stores", tags=["vector stores"])
@@ -93,6 +95,14 @@ def retrieve_vector_store_file(vector_store_id: str, file_id: str, db: DB,
                                tenant: Tenant) -> VectorStoreFile:
     """Retrieve a vector store file."""
     return to_wire.store_file(svc.get_file(db, tenant, vector_store_id, file_id))
+
+
+@router.get("/{vector_store_id}/files/{file_id}/content", response_model=FileContentPage)
+def retrieve_vector_store_file_content(vector_store_id: str, file_id: str, db: DB,
+                                       tenant: Tenant) -> FileContentPage:
+    """The file's parsed text, as one page of text parts (empty until it is indexed)."""
+    parts = store_content.file_text(db, tenant, vector_store_id, file_id)
+    return FileContentPage(data=[FileContent(text=t) for t in parts])
 
 
 @router.post("/{vector_store_id}/files/{file_id}", response_model=VectorStoreFile)
