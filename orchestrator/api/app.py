@@ -19,6 +19,7 @@ from orchestrator.api.routes import (
     vector_stores,
 )
 from orchestrator.api.routes.webhook_endpoints import router as webhook_endpoints_router
+from orchestrator.api.surrogate_guard import RefuseLoneSurrogates
 
 # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
 API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
@@ -33,6 +34,7 @@ def create_app() -> FastAPI:
         description="Self-hosted OpenAI Assistants API (v1 and v2).",
     )
     errors.install(app)
+    app.add_middleware(RefuseLoneSurrogates)
     app.include_router(health.router)
     app.include_router(inspector.router)
     app.include_router(metrics.router)
