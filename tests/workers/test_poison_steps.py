@@ -15,8 +15,8 @@ from typing import Any
 
 import openai
 import pytest
-from sqlalchemy import create_engine, text
 
+from tests.support.db_faults import drop, refuse
 from tests.support.servers import postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 from tests.workers.conftest import wait_for
@@ -50,39 +50,6 @@ def client(pst: Stack) -> openai.OpenAI:
     return openai.OpenAI(base_url=pst.api.base_url, api_key=pst.api.keys[0], max_retries=0)
 
 
-def refuse(st: Stack, table: str, when: str, timing: str = "BEFORE INSERT") -> str:
-    """Install a trigger that makes the database refuse writes to `table` matching `when`
-    (SQL on NEW); its name, for drop()."""
-    name = "poison_" + uuid.uuid4().hex[:10]
-    url = st.env["ORCH_DATABASE_URL"]
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            if url.startswith("postgresql"):
-                conn.execute(text(
-                    "CREATE OR REPLACE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql"
-                    " AS $$ BEGIN RAISE EXCEPTION 'test fault: refused by a trigger'; END $$"))
-                conn.execute(text(f"CREATE TRIGGER {name} {timing} ON {table} FOR EACH ROW"
-                                  f" WHEN ({when}) EXECUTE FUNCTION test_poison()"))
-            else:
-                conn.execute(text(
-                    f"CREATE TRIGGER {name} {timing} ON {table} WHEN {when} BEGIN"
-                    " SELECT RAISE(ABORT, 'test fault: refused by a trigger'); END"))
-    finally:
-        engine.dispose()
-    return f"{name} ON {table}" if url.startswith("postgresql") else name
-
-
-def drop(st: Stack, trigger: str) -> None:
-    """Remove a trigger refuse() installed."""
-    engine = create_engine(st.env["ORCH_DATABASE_URL"])
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP TRIGGER {trigger}"))
-    finally:
-        engine.dispose()
-
-
 def calls(st: Stack, tag: str) -> int:
     """Model calls whose prompt holds `tag`."""
     return sum(1 for r in st.model.requests()
@@ -103,7 +70,8 @@ def start(client: openai.OpenAI, tag: str) -> tuple[Any, Any]:
 
 def answers_refused(st: Stack, thread_id: str) -> str:
     """The database refuses every assistant message of that thread: the step cannot commit."""
-    return refuse(st, "messages", f"NEW.thread_id = '{thread_id}' AND NEW.role = 'assistant'")
+    return refuse(st.env["ORCH_DATABASE_URL"], "messages",
+                  f"NEW.thread_id = '{thread_id}' AND NEW.role = 'assistant'")
 
 
 def test_a_step_that_cannot_commit_fails_its_run_within_the_budget(
@@ -125,7 +93,7 @@ def test_a_step_that_cannot_commit_fails_its_run_within_the_budget(
     assert [m.role for m in msgs] == ["user"]
     steps = client.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data
     assert steps == []
-    drop(pst, trigger)
+    drop(pst.env["ORCH_DATABASE_URL"], trigger)
     again = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id,
                                                      poll_interval_ms=200)
     assert again.status == "completed"
@@ -139,7 +107,8 @@ def test_cancel_wins_over_a_looping_step_even_if_its_event_cannot_be_written(
     answers_refused(pst, thread.id)
     run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=asst.id)
     # The cancel's own bookkeeping is refused too: the run's cancelled event.
-    refuse(pst, "events", f"NEW.run_id = '{run.id}' AND NEW.type = 'thread.run.cancelled'")
+    refuse(pst.env["ORCH_DATABASE_URL"], "events",
+           f"NEW.run_id = '{run.id}' AND NEW.type = 'thread.run.cancelled'")
     wait_for(lambda: calls(pst, tag) >= 1, timeout=30)
     cancelled = client.beta.threads.runs.cancel(run.id, thread_id=thread.id)  # a 500 raises
     assert cancelled.status in ("cancelling", "cancelled")
