@@ -54,6 +54,12 @@ def charge(run: RunRecord) -> int:
     return run.attempts + 1 if lapsed(run) else run.attempts
 
 
+def spent(run: RunRecord) -> bool:
+    """Whether the run's lease lapsed with its last allowed attempt: the claim must fail it."""
+    expired = run.lease_expires_at is None or run.lease_expires_at <= time.time()
+    return lapsed(run) and expired and charge(run) >= limit()
+
+
 def spent_message(attempts: int) -> str:
     """last_error.message of a run whose step failed every attempt."""
     return (f"The run's step failed {attempts} times before its outcome could be recorded"
@@ -89,7 +95,7 @@ def after_failure(run_id: str, owner: str) -> None:
             if run.lease_owner == owner:
                 hand_back(session, run, owner)
                 return
-            if charge(run) < limit():
+            if not spent(run):
                 return  # someone else's attempt: theirs to count
     except Exception:
         log.exception("run %s: recording the failed attempt failed too", run_id)
@@ -109,7 +115,7 @@ def last_resort(run_id: str) -> None:
             if run.status == RunStatus.CANCELLING.value:
                 done = move(session, run, RunStatus.CANCELLED, cancelled_at=now(),
                             required_action=None, lease_owner=None, lease_expires_at=None)
-            elif run.status == RunStatus.IN_PROGRESS.value and charge(run) >= limit():
+            elif run.status == RunStatus.IN_PROGRESS.value and spent(run):
                 done = move(session, run, RunStatus.FAILED, failed_at=now(),
                             last_error={"code": "server_error",
                                         "message": spent_message(charge(run))},

@@ -17,7 +17,7 @@ from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import tool as search_tool
 from orchestrator.runs import code_interpreter
-from orchestrator.runs.attempts import backoff, charge, lapsed, limit, spent_message
+from orchestrator.runs.attempts import backoff, charge, spent, spent_message
 from orchestrator.runs.cas import RUNS, cas, move
 from orchestrator.runs.events import emit
 from orchestrator.runs.outcome import ModelOutcome, StepIds
@@ -102,7 +102,7 @@ def _take_over(session: Session, run: RunRecord, owner: str,
     """An in_progress run whose lease ran out: count the attempt that lapsed (attempts.py),
     fail the run once they are spent, else take the lease and go on with the step."""
     failed = charge(run)
-    if lapsed(run) and failed >= limit():
+    if spent(run):
         fail(session, run, "server_error", spent_message(failed))
         return None
     changes: dict[str, Any] = {"lease_owner": owner, "lease_expires_at": lease_until}
