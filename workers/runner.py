@@ -13,6 +13,7 @@ from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.runs import code_interpreter
 from orchestrator.runs import execution as ex
+from orchestrator.runs.attempts import guarded
 from orchestrator.runs.outcome import ModelCallError, ModelOutcome
 from orchestrator.runs.prompt import build_request
 from orchestrator.runs.status import RunStatus
@@ -39,9 +40,16 @@ def _after_stale(run_id: str) -> None:
 
 
 def advance(run_id: str, client: ModelClient | None = None) -> str:
-    """Perform the next step of the run, if it has one for us; returns what happened."""
-    settings = get_settings()
+    """Perform the next step of the run, if it has one for us; returns what happened.
+
+    A step that raises is counted against the run's attempts (orchestrator/runs/attempts.py).
+    """
     owner = new_owner()
+    return guarded(run_id, owner, lambda: _step(run_id, owner, client))
+
+
+def _step(run_id: str, owner: str, client: ModelClient | None) -> str:
+    settings = get_settings()
     model = client or default_client()
     model.wait_ready()  # while the model asks us to back off, the run stays queued
     with unit_of_work() as session:

@@ -20,6 +20,7 @@ from orchestrator.api.routes import (
     vector_stores,
 )
 from orchestrator.api.routes.webhook_endpoints import router as webhook_endpoints_router
+from orchestrator.api.surrogate_guard import RefuseLoneSurrogates
 
 # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
 API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
@@ -35,6 +36,8 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware)  # Idempotency-Key on POST /v1/*
+    # Added last, so outermost: a body with a lone surrogate is refused before anything is kept.
+    app.add_middleware(RefuseLoneSurrogates)
     app.include_router(health.router)
     app.include_router(inspector.router)
     app.include_router(metrics.router)

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from orchestrator import surrogates
 from orchestrator.errors import InvalidRequest
 from orchestrator.models import AssistantRecord, ThreadRecord
 from orchestrator.schemas.run import CreateRun, CreateThreadAndRun
@@ -64,6 +65,10 @@ def parse_line(number: int, raw: bytes, seen: set[str]) -> Line:
         item = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_line(number, f"not valid JSON ({exc}).") from None
+    where = surrogates.find(item) if surrogates.may_hold(raw) else None
+    if where is not None:  # before anything echoes the line's text back
+        named = f"'{where}'" if where else "the line"
+        raise bad_line(number, f"{named}: {surrogates.REASON}")
     if not isinstance(item, dict):
         raise bad_line(number, "expected a JSON object.")
     custom_id = item.get("custom_id")

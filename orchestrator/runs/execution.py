@@ -18,6 +18,7 @@ from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import tool as search_tool
 from orchestrator.runs import code_interpreter
+from orchestrator.runs.attempts import backoff, charge, spent, spent_message
 from orchestrator.runs.cas import RUNS, cas, move
 from orchestrator.runs.events import emit
 from orchestrator.runs.outcome import ModelOutcome, StepIds
@@ -93,10 +94,25 @@ def claim(session: Session, run_id: str, owner: str) -> RunRecord | None:
     if status is RunStatus.IN_PROGRESS:
         if run.lease_expires_at is not None and run.lease_expires_at > time.time():
             return None  # live work elsewhere, or a retry not yet due
-        if not cas(session, run, {"lease_owner": owner, "lease_expires_at": lease_until}):
-            return None
-        return None if code_interpreter.resume_pending(session, run, owner) else run
+        return _take_over(session, run, owner, lease_until)
     return None  # requires_action: waits for the client (or expiry)
+
+
+def _take_over(session: Session, run: RunRecord, owner: str,
+               lease_until: float) -> RunRecord | None:
+    """An in_progress run whose lease ran out: count the attempt that lapsed (attempts.py),
+    fail the run once they are spent, else take the lease and go on with the step."""
+    failed = charge(run)
+    if spent(run):
+        fail(session, run, "server_error", spent_message(failed))
+        return None
+    changes: dict[str, Any] = {"lease_owner": owner, "lease_expires_at": lease_until}
+    waits_on_sandbox = (run.lease_owner or "").startswith(code_interpreter.owner_of(""))
+    if not waits_on_sandbox:  # resume_pending counts a re-sent sandbox job itself
+        changes["attempts"] = failed
+    if not cas(session, run, changes):
+        return None
+    return None if code_interpreter.resume_pending(session, run, owner) else run
 
 
 def _close_steps(session: Session, run: RunRecord, status: StepStatus, at_field: str,
@@ -160,7 +176,7 @@ def schedule_retry(session: Session, run: RunRecord, owner: str, code: str, mess
     cap = s.model_rate_limit_attempts if code == "rate_limit_exceeded" else s.model_max_attempts
     if attempts >= cap:
         return fail(session, run, code, f"{message} (after {attempts} attempts)", owner)
-    delay = min(s.model_retry_max, s.model_retry_base * 2 ** (attempts - 1))
+    delay = backoff(attempts)
     if retry_after is not None:
         delay = min(max(delay, retry_after), s.model_retry_max)
     if not cas(session, run, {"attempts": attempts, "lease_owner": None,

@@ -168,6 +168,7 @@ def _batch_count(pipeline: Stack) -> tuple[int, int]:
     ("wrong_url", 2, "'url' must be"),
     ("unknown_assistant", 5, "No assistant found with id 'asst_nope'"),
     ("bad_body", 2, "body.temperature"),
+    ("lone_surrogate", 3, "'body.metadata.k': it holds a lone UTF-16 surrogate"),
 ])
 def test_malformed_input_is_refused_with_its_line_number(
         sdk: openai.OpenAI, assistant: Any, pipeline: Stack, case: str, line_no: int,
@@ -181,6 +182,8 @@ def test_malformed_input_is_refused_with_its_line_number(
         lines[1]["url"] = "/v1/chat/completions"
     elif case == "unknown_assistant":
         lines[4]["body"]["assistant_id"] = "asst_nope"
+    elif case == "lone_surrogate":  # json.dumps writes it as the escape "\ud800"
+        lines[2]["body"]["metadata"] = {"k": "q \ud800"}
     else:
         lines[1]["body"]["temperature"] = 7
     before = _batch_count(pipeline)
