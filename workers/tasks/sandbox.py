@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.db import unit_of_work
-from orchestrator.runs import code_interpreter
+from orchestrator.runs import sandbox_record
 from workers.celery_app import app
 
 
@@ -13,5 +12,4 @@ from workers.celery_app import app
 def sandbox_done(run_id: str, step_id: str, results: list[dict[str, Any]],
                  route: str | None = None) -> str:
     """Record the outputs of step `step_id` of run `run_id`, then advance the run."""
-    with unit_of_work() as session:
-        return code_interpreter.record_results(session, run_id, step_id, results, route)
+    return sandbox_record.record(run_id, step_id, results, route)
