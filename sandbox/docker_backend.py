@@ -20,11 +20,11 @@ import docker
 from docker.errors import APIError, DockerException
 from docker.models.containers import Container
 
-from sandbox import containers
+from sandbox import containers, leftovers
 from sandbox.containers import MissingImage, SandboxConfig
-from sandbox.files import DATA_DIR, pack, safe_name, unpack_regular, utf8_name, utf8_text
+from sandbox.files import copy_in, copy_out, utf8_text
 from sandbox.kernel import Control, Kernel, Limits, sockets_ready, write_connection
-from sandbox.protocol import ExecutionRequest, ExecutionResult, InputFile, OutputFile
+from sandbox.protocol import ExecutionRequest, ExecutionResult
 
 log = logging.getLogger(__name__)
 START_ERRORS = (DockerException, RuntimeError, OSError)
@@ -316,7 +316,7 @@ class DockerBackend:
              cancelled: Callable[[], bool] | None) -> ExecutionResult:
         with sb.lock:
             try:
-                self._copy_in(sb, request.files)
+                copy_in(sb.container, sb.inputs, request.files)
             except (APIError, OSError) as exc:
                 return ExecutionResult(status="error", error=f"Input files failed: {exc}")
             control = Control(
@@ -341,67 +341,26 @@ class DockerBackend:
                         and snapshot[n][0] == sb.inputs[n][2]}
             sb.files = snapshot
             if changed:
-                result.files = self._copy_out(sb, changed, result)
+                result.files, notes = copy_out(sb.container, changed,
+                                               self.cfg.max_export_bytes)
+                result.logs = "\n".join(filter(None, [result.logs, *notes]))
             return result
 
-    def _leftovers(self, sb: Sandbox) -> int:
-        """Processes running in the container besides its init and the kernel."""
-        rows = sb.container.top(ps_args="-o pid,stat").get("Processes") or []
-        return sum(1 for row in rows if not row[1].startswith("Z")) - 2
-
     def _stop_leftovers(self, key: str, sb: Sandbox) -> str | None:
-        """Kill what the cell left running (the init does, on SIGUSR1); the session's
-        variables stay. When that fails the session is reset rather than left burning CPU."""
+        """Kill what the cell left running; the session's variables stay. When that fails
+        the session is reset rather than left burning CPU."""
         try:
-            count = self._leftovers(sb)
-            if count <= 0:
-                return None
-            self._signal(sb, "SIGUSR1")
-            deadline = time.monotonic() + 5
-            while self._leftovers(sb) > 0:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("processes survived the sweep")
-                time.sleep(0.05)
+            stopped = leftovers.stop(sb.container)
         except (DockerException, RuntimeError) as exc:
             log.warning("could not stop what a cell left running in %s (%s); resetting it",
                         sb.container.name, exc)
             with self.lock:
                 self._forget(key, "could not stop the processes the code left running")
             self.discard(key)
-            return "[The processes the code left running could not be stopped: the session "\
-                   "was reset.]"
-        return (f"[{count} process{'es' if count > 1 else ''} the code left running "
-                f"{'were' if count > 1 else 'was'} stopped when the call ended.]")
+            return ("[The processes the code left running could not be stopped: the session "
+                    "was reset.]")
+        return leftovers.note(stopped) if stopped else None
 
     def _signal(self, sb: Sandbox, sig: str) -> None:
         with contextlib.suppress(APIError):
             sb.container.kill(signal=sig)
-
-    def _copy_in(self, sb: Sandbox, files: tuple[InputFile, ...]) -> None:
-        stale: set[str] = set()
-        for f in files:
-            st = Path(f.path).stat()
-            if sb.inputs.get(safe_name(f.name)) != (f.path, st.st_mtime, st.st_size):
-                stale.add(f.path)
-        fresh = [f for f in files if f.path in stale]  # with every other name of that file
-        for f in fresh:
-            st = Path(f.path).stat()
-            sb.inputs[safe_name(f.name)] = (f.path, st.st_mtime, st.st_size)
-        if fresh:
-            sb.container.put_archive(DATA_DIR, pack(fresh))
-
-    def _copy_out(self, sb: Sandbox, names: set[str], result: ExecutionResult) -> list[Any]:
-        """The changed files; a name that is not UTF-8 is replaced, with a note in the logs."""
-        try:
-            stream, _ = sb.container.get_archive(DATA_DIR)
-            files = unpack_regular(iter(stream), names, self.cfg.max_export_bytes)
-        except APIError:
-            log.exception("could not export files from %s", sb.container.name)
-            return []
-        out = []
-        for f in files:
-            name, note = utf8_name(f.name)
-            if note:
-                result.logs += ("\n" if result.logs else "") + note
-            out.append(OutputFile(name, f.data))
-        return out

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import posixpath
 import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from docker.errors import APIError
+from docker.models.containers import Container
+
 from sandbox.protocol import InputFile, OutputFile
+
+log = logging.getLogger(__name__)
 
 DATA_DIR = "/mnt/data"
 
@@ -109,3 +115,39 @@ def unpack_regular(chunks: Iterator[bytes], wanted: set[str], limit: int) -> lis
                 data = read[member.name] = handle.read()
             out.append(OutputFile(rel, data))
     return out
+
+
+def copy_in(container: Container, inputs: dict[str, tuple[str, float, int]],
+            files: Iterable[InputFile]) -> None:
+    """Put the input files that are new or changed since last time (`inputs`: what the
+    container got, by name) in /mnt/data, each with every other name of the same file."""
+    files = list(files)
+    marks = {f.name: (f.path, *_stat(f.path)) for f in files}
+    stale = {f.path for f in files if inputs.get(safe_name(f.name)) != marks[f.name]}
+    fresh = [f for f in files if f.path in stale]
+    for f in fresh:
+        inputs[safe_name(f.name)] = marks[f.name]
+    if fresh:
+        container.put_archive(DATA_DIR, pack(fresh))
+
+
+def _stat(path: str) -> tuple[float, int]:
+    st = Path(path).stat()
+    return st.st_mtime, st.st_size
+
+
+def copy_out(container: Container, names: set[str],
+             limit: int) -> tuple[list[OutputFile], list[str]]:
+    """The named files from /mnt/data with UTF-8 names, and a note for each renamed one."""
+    try:
+        stream, _ = container.get_archive(DATA_DIR)
+        files = unpack_regular(iter(stream), names, limit)
+    except APIError:
+        log.exception("could not export files from %s", container.name)
+        return [], []
+    out, notes = [], []
+    for f in files:
+        name, note = utf8_name(f.name)
+        out.append(OutputFile(name, f.data))
+        notes += [note] if note else []
+    return out, notes
