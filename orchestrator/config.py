@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     sandbox_data_mb: int = 100
     sandbox_max_output: int = 64 * 1024
     sandbox_pool_size: int = 2
+    sandbox_max_sessions: int = Field(default=16, ge=1)  # per worker; beyond: LRU idle closed
     sandbox_idle_ttl: float = 600.0
     sandbox_max_lifetime: float = 3600.0
     sandbox_concurrency: int = 4

@@ -6,9 +6,11 @@ import contextlib
 import logging
 import os
 import queue
+import shutil
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +20,16 @@ import docker
 from docker.errors import APIError, DockerException
 from docker.models.containers import Container
 
-from sandbox import containers
-from sandbox.containers import SandboxConfig
-from sandbox.files import DATA_DIR, pack, safe_name, unpack_regular
+from sandbox import containers, leftovers
+from sandbox.containers import MissingImage, SandboxConfig
+from sandbox.files import copy_in, copy_out, utf8_text
 from sandbox.kernel import Control, Kernel, Limits, sockets_ready, write_connection
-from sandbox.protocol import ExecutionRequest, ExecutionResult, InputFile
+from sandbox.protocol import ExecutionRequest, ExecutionResult
 
 log = logging.getLogger(__name__)
+START_ERRORS = (DockerException, RuntimeError, OSError)
+FRESH = ("[This is a new Python session: the previous one {why}; variables and files of "
+         "earlier calls are gone.]")
 
 
 @dataclass
@@ -40,6 +45,7 @@ class Sandbox:
     files: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, tuple[str, float, int]] = field(default_factory=dict)
     session: str | None = None
+    users: int = 0  # calls holding or waiting for it (guarded by the backend's lock)
 
 
 class DockerBackend:
@@ -51,26 +57,51 @@ class DockerBackend:
         self.instance = uuid.uuid4().hex[:12]
         self.root = (cfg.state_dir / self.instance).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        containers.beat(self.root)
         self.pool: queue.Queue[Sandbox] = queue.Queue()
         self.sessions: dict[str, Sandbox] = {}
+        self.closed_why: OrderedDict[str, str] = OrderedDict()  # session -> why it was closed
+        self.owned: set[str] = set()  # every container we made and did not destroy yet
+        self.owning = threading.Lock()  # guards `owned` (taken inside `lock` too)
         self.lock = threading.Lock()
         self.closed = threading.Event()
         self.filling = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, reap_every: float = 10.0) -> None:
-        """Reap what dead workers left, fill the pool and keep reaping in the background."""
+        """Reap what dead workers left, fill the pool and keep reaping in the background;
+        without the image, say once what is missing and how to build it."""
         self.reap()
-        self.refill()
-        threading.Thread(target=self._reaper, args=(reap_every,), daemon=True,
-                         name="sandbox-reaper").start()
+        try:
+            containers.require_image(self.client, self.cfg.image)
+            self.refill()
+        except MissingImage as exc:
+            log.error("%s Code-interpreter calls fail until then.", exc)
+        for target, args in ((self._reaper, (reap_every,)), (self._beat, ())):
+            threading.Thread(target=target, args=args, daemon=True,
+                             name=f"sandbox{target.__name__}").start()
+
+    def _beat(self) -> None:
+        while not self.closed.wait(containers.HEARTBEAT_EVERY):
+            with contextlib.suppress(OSError):
+                containers.beat(self.root)
 
     def _reaper(self, every: float) -> None:
-        while not self.closed.wait(every):
+        """Reap forever; an engine outage (any error: requests' own are no DockerException)
+        is logged once, retried with a back-off, and its end logged once."""
+        delay, down = every, False
+        while not self.closed.wait(delay):
             try:
                 self.reap()
-            except DockerException:
-                log.exception("sandbox reaper failed")
+            except Exception as exc:  # the reaper must outlive any outage
+                if not down:
+                    log.warning("sandbox reaper: the Docker engine does not answer (%s); "
+                                "retrying with a back-off", exc)
+                down, delay = True, min(delay * 2, every * 6)
+                continue
+            if down:
+                log.warning("sandbox reaper: the Docker engine answers again; reaping resumed")
+            delay, down = every, False
 
     def refill(self) -> None:
         """Top the warm pool up to pool_size in the background."""
@@ -80,27 +111,39 @@ class DockerBackend:
         if not self.filling.acquire(blocking=False):
             return
         try:
+            delay = 1.0
             while not self.closed.is_set() and self.pool.qsize() < self.cfg.pool_size:
                 try:
                     sb = self._boot()
-                    if self.closed.is_set():  # closed while we booted: nobody will use it
-                        self._drop(sb)
-                        return
-                    self.pool.put(sb)
-                except (DockerException, RuntimeError, OSError):
-                    log.exception("could not start a pooled sandbox")
-                    time.sleep(1)
+                except MissingImage:
+                    return  # said at start; each call says it again
+                except START_ERRORS as exc:
+                    if delay == 1.0:
+                        log.warning("could not start a pooled sandbox (%s); retrying", exc)
+                    self.closed.wait(delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                if self.closed.is_set():  # closed while we booted: nobody will use it
+                    self._drop(sb)
+                    return
+                self.pool.put(sb)
+                delay = 1.0
         finally:
             self.filling.release()
 
     def _boot(self) -> Sandbox:
+        containers.require_image(self.client, self.cfg.image)
         host_dir = self.root / uuid.uuid4().hex[:12]
         host_dir.mkdir(mode=0o700)
         os.chown(host_dir, containers.UID, containers.UID)
         info = write_connection(host_dir)
-        container = containers.create(self.client, self.cfg, self.instance, host_dir)
+        shutil.copyfile(Path(__file__).with_name("init.py"), host_dir / containers.INIT)
+        name = containers.new_name()
+        with self.owning:
+            self.owned.add(name)
         kernel: Kernel | None = None
         try:
+            container = containers.create(self.client, self.cfg, self.instance, host_dir, name)
             deadline = time.monotonic() + self.cfg.start_timeout
             while not sockets_ready(host_dir):
                 if time.monotonic() > deadline or not containers.running(container):
@@ -116,9 +159,16 @@ class DockerBackend:
         except BaseException:
             if kernel is not None:
                 kernel.close()
-            containers.destroy(self.client, container)
+            self._destroy(name, host_dir)
             raise
         return Sandbox(container, host_dir, kernel)
+
+    def _destroy(self, name: str, host_dir: Path | None = None) -> None:
+        """Remove one of our containers; if the engine is down, the reaper finishes it later
+        (it removes whatever of ours we no longer track)."""
+        containers.destroy(self.client, name, host_dir)
+        with self.owning:
+            self.owned.discard(name)
 
     def _take(self) -> Sandbox:
         try:
@@ -131,26 +181,50 @@ class DockerBackend:
             return self._take()
         return sb
 
-    def _session(self, key: str) -> Sandbox:
+    def _session(self, key: str) -> tuple[Sandbox, str | None]:
+        """The session's sandbox (one more user) and, when it is new although the session
+        had one before, why that one was closed."""
         with self.lock:
-            sb = self.sessions.get(key)
+            sb, why = self.sessions.get(key), None
             if sb is None:
+                self._make_room()
                 try:
                     sb = self._take()
-                except (DockerException, RuntimeError, OSError):
+                except MissingImage:
+                    raise
+                except START_ERRORS:
                     log.warning("sandbox start failed, trying once more", exc_info=True)
                     sb = self._take()
                 sb.session = key
                 self.sessions[key] = sb
+                why = self.closed_why.pop(key, None)
                 # Labels are fixed at creation (pooled containers have no owner yet): the
                 # binding is written next to the kernel's sockets for operators to see.
                 (sb.host_dir / "session").write_text(key)
-            return sb
+            sb.users += 1
+            return sb, why
+
+    def _make_room(self) -> None:
+        """At the cap, close the least recently used idle sessions (caller holds the lock)."""
+        while len(self.sessions) >= self.cfg.max_sessions:
+            idle = [(sb.last_used, k) for k, sb in self.sessions.items() if sb.users == 0]
+            if not idle:
+                return  # all busy: the cap is exceeded while they run
+            _, key = min(idle)
+            self._forget(key, "was closed to make room for other sessions (this worker "
+                              f"keeps at most {self.cfg.max_sessions})")
+            threading.Thread(target=self._drop, args=(self.sessions.pop(key),),
+                             daemon=True, name="sandbox-evict").start()
+
+    def _forget(self, key: str, why: str) -> None:
+        self.closed_why[key] = why
+        while len(self.closed_why) > 4096:
+            self.closed_why.popitem(last=False)
 
     def _drop(self, sb: Sandbox) -> None:
         with contextlib.suppress(Exception):
             sb.kernel.close()
-        containers.destroy(self.client, sb.container)
+        self._destroy(sb.container.name, sb.host_dir)
 
     def discard(self, session: str) -> None:
         """Destroy the session's sandbox now (its state is gone)."""
@@ -160,13 +234,23 @@ class DockerBackend:
             self._drop(sb)
 
     def reap(self) -> int:
-        """Drop idle or too old sessions, then orphans of dead workers and expired ones."""
+        """Drop idle, too old or stopped sessions, then orphans: expired, of workers that are
+        gone, or our own that we no longer track (e.g. left by an engine outage)."""
         now = time.monotonic()
         with self.lock:
-            stale = [k for k, sb in self.sessions.items() if not sb.lock.locked() and (
-                now - sb.last_used > self.cfg.idle_ttl
-                or now - sb.created > self.cfg.max_lifetime)]
-            dropped = [self.sessions.pop(k) for k in stale]
+            idle = [(k, sb) for k, sb in self.sessions.items() if sb.users == 0]
+        stopped = {k for k, sb in idle if not containers.running(sb.container)}
+        with self.lock:
+            dropped = []
+            for key, sb in idle:
+                why = ("had stopped" if key in stopped
+                       else f"was idle for more than {self.cfg.idle_ttl:g} s"
+                       if now - sb.last_used > self.cfg.idle_ttl
+                       else "reached its maximum lifetime"
+                       if now - sb.created > self.cfg.max_lifetime else None)
+                if why and sb.users == 0 and self.sessions.get(key) is sb:
+                    dropped.append(self.sessions.pop(key))
+                    self._forget(key, why)
             warm = [self.pool.get_nowait() for _ in range(self.pool.qsize())]
             for sb in warm:
                 if now - sb.created > self.cfg.max_lifetime or not containers.running(
@@ -174,13 +258,16 @@ class DockerBackend:
                     dropped.append(sb)
                 else:
                     self.pool.put(sb)
-            keep = {sb.container.name for sb in self.sessions.values()}
-            keep |= {sb.container.name for sb in list(self.pool.queue)}
         for sb in dropped:
             self._drop(sb)
         if dropped:
             self.refill()
-        names = containers.orphans(self.client, keep)
+
+        def tracked() -> set[str]:
+            with self.owning:
+                return set(self.owned)
+
+        names = containers.orphans(self.client, tracked, self.instance)
         for name in names:
             containers.destroy(self.client, name)
         return len(dropped) + len(names)
@@ -197,6 +284,9 @@ class DockerBackend:
             owned.append(self.pool.get_nowait())
         for sb in owned:
             self._drop(sb)
+        with contextlib.suppress(*containers.ENGINE_ERRORS):  # what an outage left behind
+            for name in containers.owned_by(self.client, self.instance):
+                containers.destroy(self.client, name)
 
     # -- execution -------------------------------------------------------------------------
     def execute(self, request: ExecutionRequest,
@@ -204,13 +294,29 @@ class DockerBackend:
         """Run one cell in the request's session; failures come back as results."""
         key = f"{request.owner}:{request.session}"
         try:
-            sb = self._session(key)
-        except (DockerException, RuntimeError, OSError) as exc:
-            log.exception("no sandbox for %s", key)
+            sb, why = self._session(key)
+        except MissingImage as exc:
+            log.warning("%s", exc)
+            return ExecutionResult(status="unavailable", error=str(exc))
+        except START_ERRORS as exc:
+            log.warning("no sandbox for %s: %s", key, exc)
             return ExecutionResult(status="error", error=f"The sandbox could not start: {exc}")
+        try:
+            result = self._run(key, sb, request, cancelled)
+        finally:
+            with self.lock:
+                sb.users -= 1
+        if why:
+            result.logs = FRESH.format(why=why) + ("\n" + result.logs if result.logs else "")
+        result.logs, result.error = utf8_text(result.logs), result.error and utf8_text(
+            result.error)
+        return result
+
+    def _run(self, key: str, sb: Sandbox, request: ExecutionRequest,
+             cancelled: Callable[[], bool] | None) -> ExecutionResult:
         with sb.lock:
             try:
-                self._copy_in(sb, request.files)
+                copy_in(sb.container, sb.inputs, request.files)
             except (APIError, OSError) as exc:
                 return ExecutionResult(status="error", error=f"Input files failed: {exc}")
             control = Control(
@@ -225,6 +331,9 @@ class DockerBackend:
                                              and not containers.running(sb.container)):
                 self.discard(key)
                 return result
+            note = self._stop_leftovers(key, sb)
+            if note:
+                result.logs += ("\n" if result.logs else "") + note
             if snapshot is None:
                 return result
             changed = {name for name, stat in snapshot.items() if sb.files.get(name) != stat}
@@ -232,28 +341,26 @@ class DockerBackend:
                         and snapshot[n][0] == sb.inputs[n][2]}
             sb.files = snapshot
             if changed:
-                result.files = self._copy_out(sb, changed)
+                result.files, notes = copy_out(sb.container, changed,
+                                               self.cfg.max_export_bytes)
+                result.logs = "\n".join(filter(None, [result.logs, *notes]))
             return result
+
+    def _stop_leftovers(self, key: str, sb: Sandbox) -> str | None:
+        """Kill what the cell left running; the session's variables stay. When that fails
+        the session is reset rather than left burning CPU."""
+        try:
+            stopped = leftovers.stop(sb.container)
+        except (DockerException, RuntimeError) as exc:
+            log.warning("could not stop what a cell left running in %s (%s); resetting it",
+                        sb.container.name, exc)
+            with self.lock:
+                self._forget(key, "could not stop the processes the code left running")
+            self.discard(key)
+            return ("[The processes the code left running could not be stopped: the session "
+                    "was reset.]")
+        return leftovers.note(stopped) if stopped else None
 
     def _signal(self, sb: Sandbox, sig: str) -> None:
         with contextlib.suppress(APIError):
             sb.container.kill(signal=sig)
-
-    def _copy_in(self, sb: Sandbox, files: tuple[InputFile, ...]) -> None:
-        fresh = []
-        for f in files:
-            st = Path(f.path).stat()
-            mark = (f.path, st.st_mtime, st.st_size)
-            if sb.inputs.get(safe_name(f.name)) != mark:
-                fresh.append(f)
-                sb.inputs[safe_name(f.name)] = mark
-        if fresh:
-            sb.container.put_archive(DATA_DIR, pack(fresh))
-
-    def _copy_out(self, sb: Sandbox, names: set[str]) -> list[Any]:
-        try:
-            stream, _ = sb.container.get_archive(DATA_DIR)
-            return unpack_regular(iter(stream), names, self.cfg.max_export_bytes)
-        except APIError:
-            log.exception("could not export files from %s", sb.container.name)
-            return []

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import io
+import logging
+import os
 import posixpath
 import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from docker.errors import APIError
+from docker.models.containers import Container
+
 from sandbox.protocol import InputFile, OutputFile
+
+log = logging.getLogger(__name__)
 
 DATA_DIR = "/mnt/data"
 
@@ -20,15 +27,41 @@ def safe_name(name: str) -> str:
 
 
 def pack(files: Iterable[InputFile], uid: int = 1000) -> bytes:
-    """A tar archive of the input files, owned by the sandbox user."""
+    """A tar archive of the input files, owned by the sandbox user. A file given under
+    several names is stored once and linked under the others (no extra room in /mnt/data)."""
     buf = io.BytesIO()
+    first: dict[str, str] = {}
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for f in files:
-            data = Path(f.path).read_bytes()
             info = tarfile.TarInfo(safe_name(f.name))
-            info.size, info.mode, info.uid, info.gid = len(data), 0o644, uid, uid
+            info.mode, info.uid, info.gid = 0o644, uid, uid
+            if f.path in first:
+                info.type, info.linkname = tarfile.LNKTYPE, first[f.path]
+                tar.addfile(info)
+                continue
+            first[f.path] = info.name
+            data = Path(f.path).read_bytes()
+            info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def utf8_name(name: str) -> tuple[str, str | None]:
+    """A file name that is valid UTF-8 (ours to store and show), plus a note when the code's
+    name was not: its undecodable bytes become U+FFFD."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+        fixed = raw.decode("utf-8", "replace")
+        return fixed, (f"[note: the file name {raw!r} in {DATA_DIR} is not valid UTF-8; "
+                       f"the file is exported as {fixed!r}]")
+    return name, None
+
+
+def utf8_text(text: str) -> str:
+    """Text without lone surrogates (what a name or output that was not UTF-8 leaves)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class _Chunks(io.RawIOBase):
@@ -56,21 +89,65 @@ class _Chunks(io.RawIOBase):
 def unpack_regular(chunks: Iterator[bytes], wanted: set[str], limit: int) -> list[OutputFile]:
     """Regular files named in `wanted` (relative to /mnt/data) from a streamed archive.
 
-    Symlinks, hard links, devices and folders are skipped: a link planted by the code never
-    makes the worker read a file of the host. Stops reading past `limit` bytes in total.
+    Symlinks, devices and folders are skipped: a link planted by the code never makes the
+    worker read a file of the host; a hard link counts only as a second name of a regular
+    file read earlier from the same archive. Stops reading past `limit` bytes in total.
     """
     out: list[OutputFile] = []
+    read: dict[str, bytes] = {}
     total = 0
     stream = io.BufferedReader(_Chunks(chunks))
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             rel = member.name.split("/", 1)[1] if "/" in member.name else ""
-            if not member.isreg() or rel not in wanted:
+            if rel not in wanted or not (member.isreg() or member.islnk()):
                 continue
-            total += member.size
+            data = read.get(member.linkname) if member.islnk() else None
+            if member.islnk() and data is None:
+                continue
+            total += len(data) if data is not None else member.size
             if total > limit:
                 break
-            handle = tar.extractfile(member)
-            if handle is not None:
-                out.append(OutputFile(rel, handle.read()))
+            if data is None:
+                handle = tar.extractfile(member)
+                if handle is None:
+                    continue
+                data = read[member.name] = handle.read()
+            out.append(OutputFile(rel, data))
     return out
+
+
+def copy_in(container: Container, inputs: dict[str, tuple[str, float, int]],
+            files: Iterable[InputFile]) -> None:
+    """Put the input files that are new or changed since last time (`inputs`: what the
+    container got, by name) in /mnt/data, each with every other name of the same file."""
+    files = list(files)
+    marks = {f.name: (f.path, *_stat(f.path)) for f in files}
+    stale = {f.path for f in files if inputs.get(safe_name(f.name)) != marks[f.name]}
+    fresh = [f for f in files if f.path in stale]
+    for f in fresh:
+        inputs[safe_name(f.name)] = marks[f.name]
+    if fresh:
+        container.put_archive(DATA_DIR, pack(fresh))
+
+
+def _stat(path: str) -> tuple[float, int]:
+    st = Path(path).stat()
+    return st.st_mtime, st.st_size
+
+
+def copy_out(container: Container, names: set[str],
+             limit: int) -> tuple[list[OutputFile], list[str]]:
+    """The named files from /mnt/data with UTF-8 names, and a note for each renamed one."""
+    try:
+        stream, _ = container.get_archive(DATA_DIR)
+        files = unpack_regular(iter(stream), names, limit)
+    except APIError:
+        log.exception("could not export files from %s", container.name)
+        return [], []
+    out, notes = [], []
+    for f in files:
+        name, note = utf8_name(f.name)
+        out.append(OutputFile(name, f.data))
+        notes += [note] if note else []
+    return out, notes

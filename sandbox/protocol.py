@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-Status = Literal["ok", "error", "timeout", "killed", "cancelled"]
+# "unavailable": no sandbox can run at all (e.g. its image is missing); the run fails.
+Status = Literal["ok", "error", "timeout", "killed", "cancelled", "unavailable"]
 
 
 @dataclass(frozen=True)

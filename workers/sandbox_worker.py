@@ -27,7 +27,8 @@ def sandbox_config(s: Settings) -> SandboxConfig:
         image=s.sandbox_image, state_dir=s.sandbox_state_dir, memory_mb=s.sandbox_memory_mb,
         cpus=s.sandbox_cpus, pids=s.sandbox_pids, data_mb=s.sandbox_data_mb,
         timeout=s.sandbox_timeout, max_output=s.sandbox_max_output,
-        pool_size=s.sandbox_pool_size, idle_ttl=s.sandbox_idle_ttl,
+        pool_size=s.sandbox_pool_size, max_sessions=s.sandbox_max_sessions,
+        idle_ttl=s.sandbox_idle_ttl,
         max_lifetime=s.sandbox_max_lifetime)
 
 

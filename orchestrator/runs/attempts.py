@@ -62,8 +62,8 @@ def spent(run: RunRecord) -> bool:
 
 def spent_message(attempts: int) -> str:
     """last_error.message of a run whose step failed every attempt."""
-    return (f"The run's step failed {attempts} times before its outcome could be recorded"
-            " (see the worker log); the run was stopped instead of trying again.")
+    return (f"The run's step failed {attempts} times: its outcome could not be recorded"
+            " (see the worker log), so the run was stopped instead of trying again.")
 
 
 def hand_back(session: Session, run: RunRecord, owner: str) -> bool:

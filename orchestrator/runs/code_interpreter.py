@@ -1,7 +1,8 @@
 """Code-interpreter calls of a run: record the step, send the sandbox job, record its outputs.
 
 Hooks: execution.record_outcome hands code_interpreter calls to record_calls; claim() asks
-resume_pending before re-running the model; runs.sandbox_done calls record_results.
+resume_pending before re-running the model; runs.sandbox_done calls record_results (through
+sandbox_record.record, its own transaction).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from orchestrator.services.files import save_file
 from orchestrator.storage import get_store
 
 NAME = "code_interpreter"
+STORE = "code_interpreter_store"  # session.info: the blob store to write outputs with
 CALLBACK = "runs.sandbox_done"
 SANDBOX_PATH = re.compile(r"sandbox:(/mnt/data/[^\s)\]\"'`]+)")
 
@@ -163,7 +165,8 @@ def job(session: Session, run: RunRecord, step: RunStepRecord) -> dict[str, Any]
 
 
 def input_files(session: Session, run: RunRecord) -> list[dict[str, str]]:
-    """Files the code may read: assistant, thread and message attachments, v1 file_ids."""
+    """Files the code may read (assistant, thread and message attachments, v1 file_ids),
+    each under its filename and under its id."""
     ids: list[str] = list(run.file_ids)
     asst = session.exec(select(AssistantRecord).where(
         AssistantRecord.id == run.assistant_id)).first()
@@ -186,9 +189,14 @@ def input_files(session: Session, run: RunRecord) -> list[dict[str, str]]:
         path_of = getattr(store, "path_of", None)
         if path_of is None:
             continue
+        path = str(path_of(rec.storage_key))
         name = rec.filename if rec.filename not in names else f"{rec.id}-{rec.filename}"
-        names.add(name)
-        out.append({"name": name, "path": str(path_of(rec.storage_key))})
+        # Also /mnt/data/<file id>, where the hosted code interpreter put it (the sandbox
+        # links the second name to the same bytes).
+        for alias in dict.fromkeys((name, rec.id)):
+            if alias not in names:
+                names.add(alias)
+                out.append({"name": alias, "path": path})
     return out
 
 
@@ -238,21 +246,28 @@ def resume_pending(session: Session, run: RunRecord, owner: str) -> bool:
 def _outputs(session: Session, run: RunRecord, result: dict[str, Any]) -> tuple[
         list[dict[str, Any]], dict[str, str]]:
     outputs: list[dict[str, Any]] = []
-    text = result.get("logs") or ""
+    text = _utf8(result.get("logs") or "")
     if result.get("error") and result["error"] not in text:
-        text = (text + "\n" + result["error"]).strip()
+        text = (text + "\n" + _utf8(result["error"])).strip()
     if text:
         outputs.append({"type": "logs", "logs": text})
+    store = session.info.get(STORE)  # sandbox_record's, noting what it writes
     for i, png in enumerate(result.get("images", [])):
         rec = save_file(session, run.tenant, f"{result['id']}-{i}.png", "assistants_output",
-                        [base64.b64decode(png)])
+                        [base64.b64decode(png)], store)
         outputs.append({"type": "image", "image": {"file_id": rec.id}})
     files = {}
     for f in result.get("files", []):
-        rec = save_file(session, run.tenant, f["name"].rsplit("/", 1)[-1], "assistants_output",
-                        [base64.b64decode(f["data"])])
-        files[f"/mnt/data/{f['name']}"] = rec.id
+        name = _utf8(f["name"])
+        rec = save_file(session, run.tenant, name.rsplit("/", 1)[-1], "assistants_output",
+                        [base64.b64decode(f["data"])], store)
+        files[f"/mnt/data/{name}"] = rec.id
     return outputs, files
+
+
+def _utf8(text: str) -> str:
+    """Text the database and the wire accept (lone surrogates replaced)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def record_results(session: Session, run_id: str, step_id: str,
@@ -274,6 +289,14 @@ def record_results(session: Session, run_id: str, step_id: str,
         return "cancelled"
     if run.status != RunStatus.IN_PROGRESS.value or run.lease_owner != owner_of(step_id):
         return "stale: run moved on"
+    unavailable = next((r for r in results if r.get("status") == "unavailable"), None)
+    if unavailable is not None:
+        from orchestrator.runs.execution import fail
+
+        fail(session, run, "server_error", _utf8(unavailable.get("error") or
+                                                 "The code interpreter sandbox cannot run."),
+             owner_of(step_id))
+        return "failed: sandbox unavailable"
     by_id = {r["id"]: r for r in results}
     calls, produced = [], {}
     for call in step.step_details["tool_calls"]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.db import unit_of_work
-from orchestrator.runs import code_interpreter
+from orchestrator.runs import code_interpreter, sandbox_record
 from orchestrator.runs.attempts import guarded
 from workers.celery_app import app
 
@@ -15,8 +14,5 @@ def sandbox_done(run_id: str, step_id: str, results: list[dict[str, Any]],
                  route: str | None = None) -> str:
     """Record the outputs of step `step_id` of run `run_id`, then advance the run (a failure
     to record counts against the run's attempts, as any step's)."""
-    def record() -> str:
-        with unit_of_work() as session:
-            return code_interpreter.record_results(session, run_id, step_id, results, route)
-
-    return guarded(run_id, code_interpreter.owner_of(step_id), record)
+    return guarded(run_id, code_interpreter.owner_of(step_id),
+                   lambda: sandbox_record.record(run_id, step_id, results, route))
