@@ -56,6 +56,23 @@ def http(server: ApiServer) -> Iterator[httpx.Client]:
         yield c
 
 
+V1 = {"OpenAI-Beta": "assistants=v1"}
+
+
+@pytest.fixture()
+def v1(server: ApiServer) -> Iterator[httpx.Client]:
+    """Raw HTTP as an openai 1.1-1.20 client talks: first tenant, `assistants=v1`."""
+    with httpx.Client(base_url=server.base_url, timeout=30,
+                      headers={"Authorization": f"Bearer {server.keys[0]}", **V1}) as c:
+        yield c
+
+
+def upload(client: openai.OpenAI, name: str = "doc.txt") -> str:
+    """A real file of the client's tenant."""
+    return client.files.create(file=(name, b"content of " + name.encode()),
+                               purpose="assistants").id
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files under tests/api use the server fixture; give them stable ids."""
     for item in items:

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import openai
-import pytest
 
+from tests.conftest import V1, upload
 from tests.support.servers import ApiServer
-
-V1 = {"OpenAI-Beta": "assistants=v1"}
-
-
-@pytest.fixture()
-def v1(server: ApiServer) -> Iterator[httpx.Client]:
-    """Raw HTTP as an openai 1.1-1.20 client talks: first tenant, `assistants=v1`."""
-    with httpx.Client(base_url=server.base_url, timeout=30,
-                      headers={"Authorization": f"Bearer {server.keys[0]}", **V1}) as c:
-        yield c
-
-
-def upload(client: openai.OpenAI, name: str = "doc.txt") -> str:
-    """A real file of the first tenant."""
-    return client.files.create(file=(name, b"content of " + name.encode()),
-                               purpose="assistants").id
 
 
 def test_attach_list_retrieve_detach(client: openai.OpenAI, v1: httpx.Client) -> None:

@@ -3,29 +3,12 @@ message files, code-interpreter resources (v2), and nothing of another tenant.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import openai
 import pytest
 
+from tests.conftest import V1, upload
 from tests.support.servers import ApiServer
-
-V1 = {"OpenAI-Beta": "assistants=v1"}
-
-
-@pytest.fixture()
-def v1(server: ApiServer) -> Iterator[httpx.Client]:
-    """Raw HTTP as openai 1.1-1.20 talks (the newest SDK has no v1 file calls)."""
-    with httpx.Client(base_url=server.base_url, timeout=30,
-                      headers={"Authorization": f"Bearer {server.keys[0]}", **V1}) as c:
-        yield c
-
-
-def upload(client: openai.OpenAI, name: str = "doc.txt") -> str:
-    """A real file of the client's tenant."""
-    return client.files.create(file=(name, b"content of " + name.encode()),
-                               purpose="assistants").id
 
 
 def test_v1_assistant_and_message_files_lose_a_deleted_file(client: openai.OpenAI,
