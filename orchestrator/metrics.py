@@ -25,9 +25,9 @@ from sqlmodel import Session, col, select
 from orchestrator.batches.counts import counts
 from orchestrator.batches.status import LIVE
 from orchestrator.db import get_engine
+from orchestrator.engine.status import RunStatus
 from orchestrator.models import BatchRecord, RunRecord
 from orchestrator.redis_client import get_redis
-from orchestrator.runs.status import RunStatus
 
 QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 STEP_KEY = "orch:metrics:step_seconds"

@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 from sqlmodel import Session, col, select
 
 from orchestrator.errors import InvalidRequest
-from orchestrator.schemas.common import ListPage
+from orchestrator.faces.assistants.schemas.common import ListPage
 
 R = TypeVar("R")
 W = TypeVar("W")

@@ -13,10 +13,10 @@ from sqlmodel import select
 
 from orchestrator.config import Settings, get_settings
 from orchestrator.db import unit_of_work
+from orchestrator.engine.code_interpreter import alive_key, renew_job_lease
+from orchestrator.engine.status import RunStatus
 from orchestrator.models import RunRecord
 from orchestrator.redis_client import get_redis
-from orchestrator.runs.code_interpreter import alive_key, renew_job_lease
-from orchestrator.runs.status import RunStatus
 from sandbox import tasks
 from sandbox.containers import SandboxConfig
 

@@ -6,25 +6,12 @@ from fastapi import FastAPI
 
 from orchestrator.api import errors
 from orchestrator.api.idempotency import IdempotencyMiddleware
-from orchestrator.api.routes import (
-    assistants,
-    batches,
-    files,
-    health,
-    inspector,
-    messages,
-    metrics,
-    runs,
-    steps,
-    threads,
-    vector_stores,
-)
-from orchestrator.api.routes.webhook_endpoints import router as webhook_endpoints_router
+from orchestrator.api.routes import health, inspector, metrics
 from orchestrator.api.surrogate_guard import RefuseLoneSurrogates
+from orchestrator.faces.assistants.routes import ROUTERS as ASSISTANTS
 
-# runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}.
-API_ROUTERS = [runs.router, steps.router, assistants.router, threads.router, messages.router,
-               files.router, vector_stores.router, webhook_endpoints_router, batches.router]
+# The faces this app serves, each a list of routers mounted under /v1.
+FACES = {"assistants": ASSISTANTS}
 
 
 def create_app() -> FastAPI:
@@ -41,8 +28,9 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(inspector.router)
     app.include_router(metrics.router)
-    for router in API_ROUTERS:
-        app.include_router(router, prefix="/v1")
+    for routers in FACES.values():
+        for router in routers:
+            app.include_router(router, prefix="/v1")
     return app
 
 

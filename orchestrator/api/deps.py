@@ -12,8 +12,8 @@ from orchestrator import tenancy
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.errors import InvalidRequest, Unauthorized
+from orchestrator.faces.assistants.schemas.common import Version
 from orchestrator.pagination import PageParams, check_limit
-from orchestrator.schemas.common import Version
 
 
 async def current_tenant(authorization: Annotated[str | None, Header()] = None) -> str:

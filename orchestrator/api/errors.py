@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.errors import APIError, InvalidRequest, ServiceUnavailable
-from orchestrator.schemas.common import TOOL_TAGS
+from orchestrator.faces.assistants.schemas.common import TOOL_TAGS
 
 log = logging.getLogger(__name__)
 TAGS = TOOL_TAGS | {"text", "json_object", "json_schema", "image_file", "image_url", "auto",

@@ -26,9 +26,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator import tenancy
+from orchestrator.api import idempotency_store as store
 from orchestrator.api.errors import database_unreachable, error_response, unavailable_response
 from orchestrator.errors import APIError, Conflict, InvalidRequest
-from orchestrator.services import idempotency as store
 
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"

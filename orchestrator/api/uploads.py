@@ -11,8 +11,8 @@ from starlette.requests import ClientDisconnect, Request
 
 from orchestrator.config import get_settings
 from orchestrator.errors import InvalidRequest, PayloadTooLarge
+from orchestrator.faces.assistants.services import files as svc
 from orchestrator.models import FileRecord
-from orchestrator.services import files as svc
 from orchestrator.storage import BlobStore, BlobWriter, get_store
 
 FIELDS = ("purpose", "expires_after[anchor]", "expires_after[seconds]")

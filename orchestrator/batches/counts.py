@@ -6,8 +6,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from orchestrator.batches.status import FINAL, BatchStatus
+from orchestrator.engine.status import ACTIVE, RunStatus
 from orchestrator.models import BatchRecord, BatchRequestRecord, RunRecord
-from orchestrator.runs.status import ACTIVE, RunStatus
 
 ACTIVE_VALUES = [s.value for s in ACTIVE]
 

@@ -17,16 +17,16 @@ from sqlmodel import Session, col, select
 from orchestrator import jobs
 from orchestrator.batches import counts as q
 from orchestrator.batches.cas import cas, move
-from orchestrator.batches.output import write_files
 from orchestrator.batches.status import LIVE, BatchStatus
 from orchestrator.config import get_settings
 from orchestrator.db import deferred_inserts, inserts_now, unit_of_work
+from orchestrator.engine.status import RunStatus
 from orchestrator.errors import APIError
+from orchestrator.faces.assistants.batch_output import write_files
+from orchestrator.faces.assistants.schemas.run import CreateRun, CreateThreadAndRun
+from orchestrator.faces.assistants.services import runs
 from orchestrator.models import BatchRecord, BatchRequestRecord
 from orchestrator.models.base import now
-from orchestrator.runs import service as runs
-from orchestrator.runs.status import RunStatus
-from orchestrator.schemas.run import CreateRun, CreateThreadAndRun
 
 CANCEL_CHUNK = 500
 BATCH_QUEUE = "batch"

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 
 from orchestrator import surrogates
 from orchestrator.errors import InvalidRequest
+from orchestrator.faces.assistants.schemas.run import CreateRun, CreateThreadAndRun
 from orchestrator.models import AssistantRecord, ThreadRecord
-from orchestrator.schemas.run import CreateRun, CreateThreadAndRun
 
 ENDPOINT = "/v1/threads/runs"
 THREAD_URL = re.compile(r"^/v1/threads/([A-Za-z0-9_-]{1,64})/runs$")

@@ -10,12 +10,12 @@ from orchestrator.batches.cas import move
 from orchestrator.batches.parse import ENDPOINT, Line, parse_file
 from orchestrator.batches.status import CANCELLABLE, BatchStatus
 from orchestrator.errors import InvalidRequest, NotFound
+from orchestrator.faces.assistants.schemas.batch import CreateBatch
+from orchestrator.faces.assistants.services import files
+from orchestrator.faces.assistants.services.common import get_owned
 from orchestrator.ids import new_id
 from orchestrator.models import BatchRecord, BatchRequestRecord
 from orchestrator.models.base import now
-from orchestrator.schemas.batch import CreateBatch
-from orchestrator.services import files
-from orchestrator.services.common import get_owned
 from orchestrator.storage import get_store
 
 WINDOWS = {"24h": 24 * 3600}

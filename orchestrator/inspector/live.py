@@ -23,7 +23,7 @@ import redis
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.redis_client import get_async_redis
-from orchestrator.streaming import stream_key
+from orchestrator.streaming.relay import stream_key
 
 log = logging.getLogger(__name__)
 State = Callable[[], tuple[int, bool] | None]

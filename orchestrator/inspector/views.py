@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from orchestrator.engine.status import ACTIVE, TERMINAL, RunStatus
 from orchestrator.errors import InvalidRequest
+from orchestrator.faces.assistants.services import messages, runs
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord, ThreadRecord
-from orchestrator.runs import service as runs
-from orchestrator.runs.status import ACTIVE, TERMINAL, RunStatus
-from orchestrator.services import messages
 
 RUN_LIMIT = 50
 THREAD_LIMIT = 20

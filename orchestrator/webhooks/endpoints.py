@@ -10,6 +10,12 @@ from sqlmodel import Session, col, delete, func, select
 from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.errors import InvalidRequest, not_found
+from orchestrator.faces.assistants.schemas.common import Version
+from orchestrator.faces.assistants.schemas.webhook import (
+    CreateWebhookEndpoint,
+    ModifyWebhookEndpoint,
+)
+from orchestrator.faces.assistants.services.common import get_owned
 from orchestrator.ids import new_id
 from orchestrator.models import (
     WebhookAttemptRecord,
@@ -17,9 +23,6 @@ from orchestrator.models import (
     WebhookEndpointRecord,
     WebhookRunSecretRecord,
 )
-from orchestrator.schemas.common import Version
-from orchestrator.schemas.webhook import CreateWebhookEndpoint, ModifyWebhookEndpoint
-from orchestrator.services.common import get_owned
 from orchestrator.webhooks.delivery import PENDING, cas
 from orchestrator.webhooks.outbox import ALL, EVENTS, check_target
 from orchestrator.webhooks.secrets import new_secret, rotate, run_secret

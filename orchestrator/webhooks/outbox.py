@@ -11,9 +11,12 @@ from sqlmodel import Session
 
 from orchestrator import jobs
 from orchestrator.config import get_settings
+from orchestrator.engine.status import STREAM_END
+from orchestrator.engine.transitions import event_name
 from orchestrator.errors import InvalidRequest
+from orchestrator.faces.assistants.mappers import run as run_wire
+from orchestrator.faces.assistants.schemas.common import Version
 from orchestrator.ids import new_id
-from orchestrator.mappers import run as run_wire
 from orchestrator.models import (
     RunRecord,
     RunWebhookRecord,
@@ -21,10 +24,7 @@ from orchestrator.models import (
     WebhookEndpointRecord,
 )
 from orchestrator.models.base import now
-from orchestrator.runs.events import new_event_id
-from orchestrator.runs.status import STREAM_END
-from orchestrator.runs.transitions import event_name
-from orchestrator.schemas.common import Version
+from orchestrator.streaming.outbox import new_event_id
 from orchestrator.webhooks.guard import UnsafeTarget, validate
 from orchestrator.webhooks.secrets import run_secret
 

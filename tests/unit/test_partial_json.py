@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from workers.partial_json import StringField
+from orchestrator.engine.partial_json import StringField
 
 CODE = 'print("héllo\\tworld")\nx = {"a": [1, 2]}  # 😀 \\u0041 \u2028 end\\'
 

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from orchestrator.runs.status import ACTIVE, TERMINAL, RunStatus
-from orchestrator.runs.transitions import IllegalTransition, can, transition
+from orchestrator.engine.status import ACTIVE, TERMINAL, RunStatus
+from orchestrator.engine.transitions import IllegalTransition, can, transition
 
 S = RunStatus
 EXPECTED = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
-from orchestrator.services.file_expiry import sweep_expired
+from orchestrator.faces.assistants.services.file_expiry import sweep_expired
 from workers.celery_app import app
 from workers.leader import single_leader
 

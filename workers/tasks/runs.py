@@ -6,8 +6,8 @@ import logging
 
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
-from orchestrator.runs.sweeper import sweep as sweep_runs
-from workers import runner
+from orchestrator.engine import loop as runner
+from orchestrator.engine.sweeper import sweep as sweep_runs
 from workers.celery_app import app
 from workers.leader import single_leader
 

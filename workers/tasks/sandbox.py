@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.runs import code_interpreter, sandbox_record
-from orchestrator.runs.attempts import guarded
+from orchestrator.engine import code_interpreter, sandbox_record
+from orchestrator.engine.attempts import guarded
 from workers.celery_app import app
 
 

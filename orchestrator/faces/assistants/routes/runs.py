@@ -1,0 +1,107 @@
+"""/v1/threads/runs and /v1/threads/{thread_id}/runs (with SSE streaming)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+
+from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
+from orchestrator.db import unit_of_work
+from orchestrator.faces.assistants.mappers import run as to_wire
+from orchestrator.faces.assistants.mappers.events import v1_view
+from orchestrator.faces.assistants.schemas.common import ListPage, Version
+from orchestrator.faces.assistants.schemas.run import (
+    CreateRun,
+    CreateThreadAndRun,
+    ModifyRun,
+    Run,
+    RunV1,
+    SubmitToolOutputs,
+)
+from orchestrator.faces.assistants.services import runs as svc
+from orchestrator.models import RunRecord
+from orchestrator.pagination import page
+from orchestrator.streaming.outbox import FIRST_STREAM_ID
+from orchestrator.streaming.relay import exclusive_before, relay
+
+router = APIRouter(prefix="/threads", tags=["runs"])
+AnyRun = Run | RunV1
+POLL_AFTER = {"openai-poll-after-ms": "500"}
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+Include = Annotated[list[str] | None, Query(alias="include[]")]
+
+
+def _sse(run: RunRecord, v: Version, start: str = "0-0") -> StreamingResponse:
+    """The run's event stream, each event in the API version of the request that opened it."""
+    view = v1_view(run.file_ids) if v == "v1" else None
+    return StreamingResponse(relay(run.id, start, view=view), media_type="text/event-stream",
+                             headers=SSE_HEADERS)
+
+
+@router.post("/runs", response_model=AnyRun)
+def create_thread_and_run(body: CreateThreadAndRun, tenant: Tenant, v: ApiVersion,
+                          response: Response) -> AnyRun | StreamingResponse:
+    """Create a thread and run it in one request."""
+    with unit_of_work() as db:
+        _thread, run = svc.create_thread_and_run(db, tenant, v, body)
+    if body.stream:
+        return _sse(run, v)
+    response.headers.update(POLL_AFTER)
+    return to_wire.run(run, v)
+
+
+@router.post("/{thread_id}/runs", response_model=AnyRun)
+def create_run(thread_id: str, body: CreateRun, tenant: Tenant, v: ApiVersion,
+               response: Response, include: Include = None) -> AnyRun | StreamingResponse:
+    """Create a run on a thread."""
+    with unit_of_work() as db:
+        run = svc.create(db, tenant, v, thread_id, body)
+    if body.stream:
+        return _sse(run, v)
+    response.headers.update(POLL_AFTER)
+    return to_wire.run(run, v)
+
+
+@router.get("/{thread_id}/runs", response_model=ListPage[AnyRun])
+def list_runs(thread_id: str, db: DB, tenant: Tenant, v: ApiVersion,
+              p: Page) -> ListPage[AnyRun]:
+    """A thread's runs."""
+    svc.get_thread(db, tenant, thread_id)
+    return page(db, RunRecord, [RunRecord.thread_id == thread_id], p,
+                lambda r: to_wire.run(r, v))
+
+
+@router.get("/{thread_id}/runs/{run_id}", response_model=AnyRun)
+def retrieve_run(thread_id: str, run_id: str, db: DB, tenant: Tenant, v: ApiVersion,
+                 response: Response) -> AnyRun:
+    """One run."""
+    response.headers.update(POLL_AFTER)
+    return to_wire.run(svc.get(db, tenant, thread_id, run_id), v)
+
+
+@router.post("/{thread_id}/runs/{run_id}", response_model=AnyRun)
+def modify_run(thread_id: str, run_id: str, body: ModifyRun, db: DB, tenant: Tenant,
+               v: ApiVersion) -> AnyRun:
+    """Change a run's metadata."""
+    return to_wire.run(svc.modify(db, tenant, thread_id, run_id, body), v)
+
+
+@router.post("/{thread_id}/runs/{run_id}/cancel", response_model=AnyRun)
+def cancel_run(thread_id: str, run_id: str, db: DB, tenant: Tenant, v: ApiVersion) -> AnyRun:
+    """Ask an active run to stop."""
+    return to_wire.run(svc.cancel(db, tenant, thread_id, run_id), v)
+
+
+@router.post("/{thread_id}/runs/{run_id}/submit_tool_outputs", response_model=AnyRun)
+def submit_tool_outputs(thread_id: str, run_id: str, body: SubmitToolOutputs, tenant: Tenant,
+                        v: ApiVersion, response: Response) -> AnyRun | StreamingResponse:
+    """Give the outputs of every pending function call; the run continues."""
+    with unit_of_work() as db:
+        run, _step = svc.submit_tool_outputs(db, tenant, thread_id, run_id, body)
+    if body.stream:
+        first = db.info.get(FIRST_STREAM_ID)
+        return _sse(run, v, exclusive_before(first) if first else "$")
+    response.headers.update(POLL_AFTER)
+    return to_wire.run(run, v)

@@ -1,0 +1,36 @@
+"""/v1/threads/{thread_id}/runs/{run_id}/steps."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
+from orchestrator.faces.assistants.mappers import run as to_wire
+from orchestrator.faces.assistants.schemas.common import ListPage
+from orchestrator.faces.assistants.schemas.run import RunStep
+from orchestrator.faces.assistants.services import runs as svc
+from orchestrator.models import RunStepRecord
+from orchestrator.pagination import page
+
+router = APIRouter(prefix="/threads", tags=["run steps"])
+Include = Annotated[list[str] | None, Query(alias="include[]")]
+
+
+@router.get("/{thread_id}/runs/{run_id}/steps", response_model=ListPage[RunStep])
+def list_steps(thread_id: str, run_id: str, db: DB, tenant: Tenant, v: ApiVersion, p: Page,
+               include: Include = None) -> ListPage[RunStep]:
+    """A run's steps."""
+    svc.get(db, tenant, thread_id, run_id)
+    inc = frozenset(include or [])
+    return page(db, RunStepRecord, [RunStepRecord.run_id == run_id], p,
+                lambda r: to_wire.step(r, v, inc))
+
+
+@router.get("/{thread_id}/runs/{run_id}/steps/{step_id}", response_model=RunStep)
+def retrieve_step(thread_id: str, run_id: str, step_id: str, db: DB, tenant: Tenant,
+                  v: ApiVersion, include: Include = None) -> RunStep:
+    """One step."""
+    step = svc.get_step(db, tenant, thread_id, run_id, step_id)
+    return to_wire.step(step, v, frozenset(include or []))

@@ -1,0 +1,69 @@
+"""Helpers every service uses: tenant-scoped lookups and version checks of request bodies."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
+
+from orchestrator.errors import InvalidRequest, not_found
+from orchestrator.faces.assistants.schemas.common import Version
+
+M = TypeVar("M")
+
+
+@lru_cache(maxsize=64)
+def _owned(model: Any) -> Any:
+    """SELECT a tenant's row by id, built once per model: compiled-cache hits, no re-keying."""
+    return select(model).where(model.id == bindparam("object_id"),
+                               model.tenant == bindparam("tenant"))
+
+
+def get_owned(session: Session, model: type[M], tenant: str, object_id: str, kind: str,
+              param: str | None = None) -> M:
+    """The tenant's object with this id, or OpenAI's 404."""
+    stmt = _owned(cast(Any, model))
+    row = cast("M | None", session.exec(
+        stmt, params={"object_id": object_id, "tenant": tenant}).first())
+    if row is None:
+        raise not_found(kind, object_id, param)
+    return row
+
+
+def check_tools_version(version: Version, tools: list[Any] | None, param: str = "tools") -> None:
+    """`retrieval` is v1's name and `file_search` v2's; say so instead of guessing."""
+    for i, tool in enumerate(tools or []):
+        kind = tool.type
+        if version == "v2" and kind == "retrieval":
+            raise InvalidRequest(
+                "The 'retrieval' tool was renamed 'file_search' in assistants=v2.",
+                param=f"{param}[{i}].type",
+            )
+        if version == "v1" and kind == "file_search":
+            raise InvalidRequest(
+                "The 'file_search' tool needs 'OpenAI-Beta: assistants=v2'; v1 calls it"
+                " 'retrieval'.",
+                param=f"{param}[{i}].type",
+            )
+
+
+def reject_field(body: Any, field: str, version: Version) -> None:
+    """A field the other API version has: reject it as OpenAI rejects unknown arguments."""
+    if field in body.model_fields_set and getattr(body, field) is not None:
+        other = "v2" if version == "v1" else "v1"
+        raise InvalidRequest(
+            f"Unrecognized request argument supplied: {field} (it belongs to assistants={other})",
+            param=field,
+            code="unknown_parameter",
+        )
+
+
+def apply_metadata(session: Session, rec: Any, body: Any) -> Any:
+    """The modify calls that change only `metadata`: write it when the request sent it."""
+    if "metadata" in body.model_fields_set:
+        rec.meta = body.metadata
+        session.add(rec)
+        session.flush()
+    return rec

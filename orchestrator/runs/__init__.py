@@ -1,1 +1,0 @@
-"""The run lifecycle: statuses, the pure transition table, and the run service."""

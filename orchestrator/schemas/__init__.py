@@ -1,1 +1,0 @@
-"""Wire types: request bodies and response objects, mirroring openai-python's types."""

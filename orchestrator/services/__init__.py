@@ -1,1 +1,0 @@
-"""Domain services: load, check, change, record; raise domain errors, never HTTP ones."""
