@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from orchestrator import wiring
 from orchestrator.api import errors
 from orchestrator.api.idempotency import IdempotencyMiddleware
 from orchestrator.api.routes import health, inspector, metrics
@@ -16,6 +17,7 @@ FACES = {"assistants": ASSISTANTS}
 
 def create_app() -> FastAPI:
     """Build the app."""
+    wiring.install()
     app = FastAPI(
         title="Assistants Orchestrator",
         version="0.1.0",

@@ -23,6 +23,7 @@ from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.engine.cas import cas, move
 from orchestrator.engine.status import RunStatus
+from orchestrator.engine.terminal import finish_cancel, load
 from orchestrator.models import RunRecord
 from orchestrator.models.base import now
 
@@ -80,8 +81,6 @@ def after_failure(run_id: str, owner: str) -> None:
     """A step of `run_id` under lease `owner` raised: hand the lease back, or finish a cancel
     that came meanwhile; if that cannot be written either (or the failure was the failing of
     a spent run), end the run with the bare status."""
-    from orchestrator.engine.execution import finish_cancel, load
-
     try:
         with unit_of_work() as session:
             run = load(session, run_id)
@@ -105,8 +104,6 @@ def after_failure(run_id: str, owner: str) -> None:
 def last_resort(run_id: str) -> None:
     """End a cancelling run, or an in_progress one whose budget is spent, writing only the run
     (no events, no step changes): whatever could not be written must not keep it looping."""
-    from orchestrator.engine.execution import load
-
     try:
         with unit_of_work() as session:
             run = load(session, run_id)

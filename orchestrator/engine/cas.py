@@ -53,8 +53,8 @@ def cas(session: Session, run: RunRecord, changes: dict[str, Any],
 
 
 def move(session: Session, run: RunRecord, target: RunStatus, owner: str | None = None,
-         **changes: Any) -> str | None:
-    """CAS the run to `target` (checked against the transition table); the event name or None."""
+         **changes: Any) -> RunStatus | None:
+    """CAS the run to `target` (checked against the transition table); `target`, or None."""
     event = transition(RunStatus(run.status), target)
     if not cas(session, run, {"status": target.value, **changes}, owner):
         return None

@@ -21,10 +21,10 @@ from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.db import after_commit
 from orchestrator.engine.cas import cas
+from orchestrator.engine.events import CREATED, MessageChanged, StepChanged, StepOutputs, emit
 from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
 from orchestrator.engine.status import RunStatus, StepStatus
-from orchestrator.faces.assistants.mappers import run as run_wire
-from orchestrator.faces.assistants.mappers.message import message as message_wire
+from orchestrator.engine.terminal import fail, finish_cancel, load
 from orchestrator.faces.assistants.services.files import save_file
 from orchestrator.models import (
     AssistantRecord,
@@ -37,7 +37,6 @@ from orchestrator.models import (
 from orchestrator.models.base import now
 from orchestrator.redis_client import get_redis
 from orchestrator.storage import get_store
-from orchestrator.streaming.outbox import emit
 
 NAME = "code_interpreter"
 STORE = "code_interpreter_store"  # session.info: the blob store to write outputs with
@@ -93,7 +92,7 @@ def record_calls(session: Session, run: RunRecord, owner: str, outcome: ModelOut
     session.add(step)
     session.flush()
     if "tools" not in streamed:
-        _emit_step(session, run, step, "created", "in_progress")
+        _emit_step(session, run, step, CREATED, StepStatus.IN_PROGRESS)
     send_job(session, run, step)
     return True
 
@@ -145,14 +144,12 @@ def _message(session: Session, run: RunRecord, ids: StepIds, text: str, ordinal:
     session.add(msg)
     session.add(step)
     session.flush()
-    if run.stream:
-        data = message_wire(msg, "v2").model_dump(mode="json")
-        if not streamed:
-            _emit_step(session, run, step, "created", "in_progress")
-            for name in ("created", "in_progress"):
-                emit(session, run.tenant, run.id, f"thread.message.{name}", data)
-        emit(session, run.tenant, run.id, "thread.message.completed", data)
-        _emit_step(session, run, step, "completed")
+    if not streamed:
+        _emit_step(session, run, step, CREATED, StepStatus.IN_PROGRESS)
+        for change in (CREATED, "in_progress"):
+            emit(session, MessageChanged(run, msg, change))
+    emit(session, MessageChanged(run, msg, "completed"))
+    _emit_step(session, run, step, StepStatus.COMPLETED)
 
 
 def job(session: Session, run: RunRecord, step: RunStepRecord) -> dict[str, Any]:
@@ -230,8 +227,6 @@ def resume_pending(session: Session, run: RunRecord, owner: str) -> bool:
     if step is None:
         return False
     if run.attempts >= get_settings().sandbox_max_resends and not sandbox_workers_alive():
-        from orchestrator.engine.execution import fail
-
         fail(session, run, "server_error", "The code interpreter sandbox did not answer "
              f"after {run.attempts + 1} attempts (is `orchestrator sandbox-worker` running?).",
              owner)
@@ -276,8 +271,6 @@ def record_results(session: Session, run_id: str, step_id: str,
 
     `route` is the queue of the worker now holding the thread's session.
     """
-    from orchestrator.engine.execution import finish_cancel, load
-
     run = load(session, run_id)
     if run is not None and route:
         get_redis().set(_route_key(run), route, ex=int(get_settings().sandbox_idle_ttl))
@@ -291,8 +284,6 @@ def record_results(session: Session, run_id: str, step_id: str,
         return "stale: run moved on"
     unavailable = next((r for r in results if r.get("status") == "unavailable"), None)
     if unavailable is not None:
-        from orchestrator.engine.execution import fail
-
         fail(session, run, "server_error", _utf8(unavailable.get("error") or
                                                  "The code interpreter sandbox cannot run."),
              owner_of(step_id))
@@ -312,9 +303,8 @@ def record_results(session: Session, run_id: str, step_id: str,
     step.status, step.completed_at = StepStatus.COMPLETED.value, now()
     session.add(step)
     session.flush()
-    if run.stream:  # the outputs as a delta (logs, images), then the completed step
-        emit(session, run.tenant, run.id, "thread.run.step.delta", run_wire.outputs_delta(step))
-    _emit_step(session, run, step, "completed")
+    emit(session, StepOutputs(run, step))  # the outputs (logs, images), then the completed step
+    _emit_step(session, run, step, StepStatus.COMPLETED)
     jobs.enqueue(session, "runs.advance", run.id)
     return "recorded"
 
@@ -351,8 +341,6 @@ def figures(steps: Iterable[RunStepRecord]) -> list[dict[str, Any]]:
     return parts
 
 
-def _emit_step(session: Session, run: RunRecord, step: RunStepRecord, *names: str) -> None:
-    if run.stream:
-        data = run_wire.step(step).model_dump(mode="json")
-        for name in names:
-            emit(session, run.tenant, run.id, f"thread.run.step.{name}", data)
+def _emit_step(session: Session, run: RunRecord, step: RunStepRecord, *changes: str) -> None:
+    for change in changes:
+        emit(session, StepChanged(run, step, change))

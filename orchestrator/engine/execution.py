@@ -15,32 +15,30 @@ from orchestrator.engine import code_interpreter
 from orchestrator.engine import file_search as search_tool
 from orchestrator.engine.attempts import backoff, charge, spent, spent_message
 from orchestrator.engine.cas import RUNS, cas, move
+from orchestrator.engine.events import (
+    CREATED,
+    MessageAnnotated,
+    MessageChanged,
+    RunChanged,
+    StepChanged,
+    emit,
+)
 from orchestrator.engine.outcome import ModelOutcome, StepIds
 from orchestrator.engine.prompt import BUILTIN_FUNCTIONS
 from orchestrator.engine.status import TERMINAL, RunStatus, StepStatus
-from orchestrator.engine.transitions import transition
-from orchestrator.faces.assistants.mappers import run as run_wire
-from orchestrator.faces.assistants.mappers.message import annotations_delta
-from orchestrator.faces.assistants.services.runs import emit_run
+from orchestrator.engine.terminal import fail, finish_cancel, load
 from orchestrator.ids import new_id
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
-from orchestrator.streaming.outbox import emit
 
 HISTORY_LIMIT = 1000  # newest thread messages read per step; truncation cuts further
 
 
 # Statements of every step, built once: executions hit the compiled cache without re-keying.
-LOAD = select(RunRecord).where(col(RunRecord.id) == bindparam("run_id"))
 RECENT_MESSAGES = select(MessageRecord).where(
     col(MessageRecord.thread_id) == bindparam("thread_id"),
 ).order_by(col(MessageRecord.seq).desc()).limit(HISTORY_LIMIT)
 RUN_STEPS = select(RunStepRecord).where(col(RunStepRecord.run_id) == bindparam("run_id"))
-
-
-def load(session: Session, run_id: str) -> RunRecord | None:
-    """The run by id (workers act across tenants)."""
-    return session.exec(LOAD, params={"run_id": run_id}).first()
 
 
 def new_step_ids() -> StepIds:
@@ -75,7 +73,7 @@ def claim(session: Session, run_id: str, owner: str) -> RunRecord | None:
     lease_until = time.time() + get_settings().lease_seconds
     run = _claim_queued(session, run_id, owner, lease_until)
     if run is not None:
-        emit_run(session, run, transition(RunStatus.QUEUED, RunStatus.IN_PROGRESS))
+        emit(session, RunChanged(run, RunStatus.IN_PROGRESS))
         return run
     run = load(session, run_id)
     if run is None or RunStatus(run.status) in TERMINAL:
@@ -89,7 +87,7 @@ def claim(session: Session, run_id: str, owner: str) -> RunRecord | None:
                      lease_owner=owner, lease_expires_at=lease_until)
         if event is None:
             return None
-        emit_run(session, run, event)
+        emit(session, RunChanged(run, event))
         return run
     if status is RunStatus.IN_PROGRESS:
         if run.lease_expires_at is not None and run.lease_expires_at > time.time():
@@ -115,59 +113,6 @@ def _take_over(session: Session, run: RunRecord, owner: str,
     return None if code_interpreter.resume_pending(session, run, owner) else run
 
 
-def _close_steps(session: Session, run: RunRecord, status: StepStatus, at_field: str,
-                 error: dict[str, Any] | None = None) -> None:
-    steps = session.exec(select(RunStepRecord).where(
-        RunStepRecord.run_id == run.id,
-        RunStepRecord.status == StepStatus.IN_PROGRESS.value)).all()
-    for step in steps:
-        step.status = status.value
-        setattr(step, at_field, now())
-        step.last_error = error
-        session.add(step)
-        if run.stream:
-            emit(session, run.tenant, run.id, f"thread.run.step.{status.value}",
-                 run_wire.step(step).model_dump(mode="json"))
-
-
-def finish_cancel(session: Session, run: RunRecord) -> bool:
-    """cancelling -> cancelled, closing open steps."""
-    event = move(session, run, RunStatus.CANCELLED, cancelled_at=now(), required_action=None,
-                 lease_owner=None, lease_expires_at=None)
-    if event is None:
-        return False
-    _close_steps(session, run, StepStatus.CANCELLED, "cancelled_at")
-    emit_run(session, run, event)
-    return True
-
-
-def expire(session: Session, run: RunRecord) -> bool:
-    """queued / in_progress / requires_action past expires_at -> expired; the lease goes, so
-    a worker still holding the run fails its compare-and-set and drops its work."""
-    event = move(session, run, RunStatus.EXPIRED, required_action=None, lease_owner=None,
-                 lease_expires_at=None)
-    if event is None:
-        return False
-    _close_steps(session, run, StepStatus.EXPIRED, "expired_at")
-    emit_run(session, run, event)
-    return True
-
-
-def fail(session: Session, run: RunRecord, code: str, message: str,
-         owner: str | None = None) -> bool:
-    """Any active status -> failed with last_error."""
-    error = {"code": code, "message": message}
-    event = move(session, run, RunStatus.FAILED, owner, failed_at=now(), last_error=error,
-                 required_action=None, lease_owner=None, lease_expires_at=None)
-    if event is None:
-        return False
-    _close_steps(session, run, StepStatus.FAILED, "failed_at",
-                 {"code": "rate_limit_exceeded" if code == "rate_limit_exceeded"
-                  else "server_error", "message": message})
-    emit_run(session, run, event)
-    return True
-
-
 def schedule_retry(session: Session, run: RunRecord, owner: str, code: str, message: str,
                    retry_after: float | None) -> bool:
     """Back off and try the step again, or fail the run once attempts run out."""
@@ -191,20 +136,14 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
             "total_tokens": prompt + completion}
 
 
-def _emit_step(session: Session, run: RunRecord, step: RunStepRecord, *names: str) -> None:
-    if run.stream:
-        data = run_wire.step(step).model_dump(mode="json")
-        for name in names:
-            emit(session, run.tenant, run.id, f"thread.run.step.{name}", data)
+def _emit_step(session: Session, run: RunRecord, step: RunStepRecord, *changes: str) -> None:
+    for change in changes:
+        emit(session, StepChanged(run, step, change))
 
 
-def _emit_message(session: Session, run: RunRecord, msg: MessageRecord, *names: str) -> None:
-    if run.stream:
-        from orchestrator.faces.assistants.mappers.message import message as message_wire
-
-        data = message_wire(msg, "v2").model_dump(mode="json")
-        for name in names:
-            emit(session, run.tenant, run.id, f"thread.message.{name}", data)
+def _emit_message(session: Session, run: RunRecord, msg: MessageRecord, *changes: str) -> None:
+    for change in changes:
+        emit(session, MessageChanged(run, msg, change))
 
 
 def _answer_content(session: Session, run: RunRecord, text: str,
@@ -282,13 +221,12 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
             usage=None if outcome.tool_calls else step_usage)
         insert(session, msg, step)
         if "message" not in streamed_created:
-            _emit_step(session, run, step, "created", "in_progress")
-            _emit_message(session, run, msg, "created", "in_progress")
-        closing = annotations_delta(msg) if "message" in streamed_created else None
-        if closing and run.stream:  # the citations of the text streamed before them
-            emit(session, run.tenant, run.id, "thread.message.delta", closing)
+            _emit_step(session, run, step, CREATED, StepStatus.IN_PROGRESS)
+            _emit_message(session, run, msg, CREATED, "in_progress")
+        else:  # the citations of the text streamed before them
+            emit(session, MessageAnnotated(run, msg))
         _emit_message(session, run, msg, "incomplete" if cut else "completed")
-        _emit_step(session, run, step, "completed")
+        _emit_step(session, run, step, StepStatus.COMPLETED)
     if outcome.tool_calls:
         tool_step = RunStepRecord(
             id=ids.tool_step, tenant=run.tenant, created_at=created, run_id=run.id,
@@ -300,8 +238,8 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
                 for c in outcome.tool_calls]})
         insert(session, tool_step)
         if "tools" not in streamed_created:
-            _emit_step(session, run, tool_step, "created", "in_progress")
-    emit_run(session, run, event)
+            _emit_step(session, run, tool_step, CREATED, StepStatus.IN_PROGRESS)
+    emit(session, RunChanged(run, event))
     return True
 
 
@@ -314,17 +252,6 @@ def exhausted_budget(run: RunRecord) -> str | None:
             used.get("completion_tokens", 0) >= run.max_completion_tokens):
         return "max_completion_tokens"
     return None
-
-
-def mark_incomplete(session: Session, run: RunRecord, reason: str, owner: str) -> bool:
-    """in_progress -> incomplete with incomplete_details."""
-    event = move(session, run, RunStatus.INCOMPLETE, owner,
-                 incomplete_details={"reason": reason}, lease_owner=None,
-                 lease_expires_at=None)
-    if event is None:
-        return False
-    emit_run(session, run, event)
-    return True
 
 
 def step_cap_reached(run: RunRecord) -> bool:

@@ -16,16 +16,14 @@ from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.engine import search_scope as scope
 from orchestrator.engine.cas import cas, move
+from orchestrator.engine.events import CREATED, RunChanged, StepChanged, emit
 from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
 from orchestrator.engine.status import RunStatus, StepStatus
-from orchestrator.faces.assistants.mappers import run as run_wire
-from orchestrator.faces.assistants.services.runs import emit_run
 from orchestrator.faces.assistants.services.store_search import filenames
 from orchestrator.faces.assistants.services.vector_stores import touch_ids
 from orchestrator.models import RunRecord, RunStepRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import index
-from orchestrator.streaming.outbox import emit
 
 SEARCH_TOOLS = frozenset({"file_search", "retrieval"})
 OTHER_BUILTINS = frozenset({"code_interpreter"})  # runs.prompt.BUILTIN_FUNCTIONS but ours
@@ -130,13 +128,11 @@ def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOu
         step_details={"type": "tool_calls", "tool_calls": calls, "searches": searches})
     session.add(step)
     session.flush()
-    if run.stream:
-        data = run_wire.step(step).model_dump(mode="json")
-        names = [] if "tools" in streamed_created else ["created", "in_progress"]
-        for name in [*names, *([] if functions else ["completed"])]:
-            emit(session, run.tenant, run.id, f"thread.run.step.{name}", data)
+    opened = [] if "tools" in streamed_created else [CREATED, StepStatus.IN_PROGRESS]
+    for change in [*opened, *([] if functions else [StepStatus.COMPLETED])]:
+        emit(session, StepChanged(run, step, change))
     if event is not None:
-        emit_run(session, run, event)
+        emit(session, RunChanged(run, event))
     else:
         jobs.enqueue(session, "runs.advance", run.id)
     return True

@@ -1,4 +1,4 @@
-"""Live stream events while the model answers: snapshots and deltas with pre-chosen ids.
+"""Live domain events while the model answers: steps, messages and deltas with pre-chosen ids.
 
 Built-in tools reach the model as functions (code_interpreter with a JSON `code` argument,
 file_search / retrieval with a `query`); the stream shows them as the API's own tool calls:
@@ -10,21 +10,26 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.engine.code_interpreter import NAME as CODE
+from orchestrator.engine.events import (
+    CREATED,
+    ContentDelta,
+    MessageChanged,
+    StepChanged,
+    ToolCallDelta,
+    emit,
+)
 from orchestrator.engine.file_search import SEARCH_TOOLS
 from orchestrator.engine.outcome import StepIds
 from orchestrator.engine.partial_json import StringField
-from orchestrator.faces.assistants.mappers import message as message_wire
-from orchestrator.faces.assistants.mappers import run as run_wire
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
-from orchestrator.streaming.outbox import new_event_id
-from orchestrator.streaming.relay import publish_live
 
 SEARCH = "file_search"
 
 
 class LiveStream:
-    """Publishes step/message created events on the first fragment, then deltas.
+    """Emits step/message created events on the first fragment, then deltas (no session:
+    listeners put them straight onto the run's stream).
 
     `lead` holds the content parts the recorded answer puts before its text (this run's
     figures), so the streamed text has the index it has in the final message.
@@ -38,22 +43,16 @@ class LiveStream:
         self.created: set[str] = set()
         self.calls: dict[int, tuple[str, StringField | None]] = {}
 
-    def _publish(self, event: str, data: dict[str, Any]) -> None:
-        publish_live(self.run.id, new_event_id(), event, data)
-
     def _step(self, step_id: str, ordinal: int, details: dict[str, Any]) -> None:
         step = RunStepRecord(
             id=step_id, tenant=self.run.tenant, created_at=now(), run_id=self.run.id,
             ordinal=ordinal, thread_id=self.run.thread_id, assistant_id=self.run.assistant_id,
             type=details["type"], status="in_progress", step_details=details)
-        data = run_wire.step(step).model_dump(mode="json")
-        self._publish("thread.run.step.created", data)
-        self._publish("thread.run.step.in_progress", data)
+        emit(None, StepChanged(self.run, step, CREATED))
+        emit(None, StepChanged(self.run, step, "in_progress"))
 
     def _message_delta(self, part: dict[str, Any]) -> None:
-        self._publish("thread.message.delta", {
-            "id": self.ids.message, "object": "thread.message.delta",
-            "delta": {"content": [part]}})
+        emit(None, ContentDelta(self.run, self.ids.message, part))
 
     def text(self, fragment: str) -> None:
         """A text fragment: announce the message once, then send the delta."""
@@ -66,9 +65,8 @@ class LiveStream:
                 id=self.ids.message, tenant=self.run.tenant, created_at=now(),
                 thread_id=self.run.thread_id, role="assistant", content=[], attachments=[],
                 status="in_progress", assistant_id=self.run.assistant_id, run_id=self.run.id)
-            data = message_wire.message(msg, "v2").model_dump(mode="json")
-            self._publish("thread.message.created", data)
-            self._publish("thread.message.in_progress", data)
+            emit(None, MessageChanged(self.run, msg, CREATED))
+            emit(None, MessageChanged(self.run, msg, "in_progress"))
             for i, part in enumerate(self.lead):
                 self._message_delta({"index": i, **part})
         self._message_delta({"index": len(self.lead), "type": "text",
@@ -121,6 +119,4 @@ class LiveStream:
             deltas.append(self._call_delta(index, fragment))
         for call in deltas:
             if call is not None:
-                self._publish("thread.run.step.delta", {
-                    "id": self.ids.tool_step, "object": "thread.run.step.delta",
-                    "delta": {"step_details": {"type": "tool_calls", "tool_calls": [call]}}})
+                emit(None, ToolCallDelta(self.run, self.ids.tool_step, call))

@@ -11,7 +11,7 @@ import time
 
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
-from orchestrator.engine import code_interpreter
+from orchestrator.engine import code_interpreter, terminal
 from orchestrator.engine import execution as ex
 from orchestrator.engine.attempts import guarded
 from orchestrator.engine.heartbeat import HEARTBEAT
@@ -34,9 +34,9 @@ def new_owner() -> str:
 def _after_stale(run_id: str) -> None:
     """Our write lost the race: finish a cancel that overtook us, otherwise leave it."""
     with unit_of_work() as session:
-        run = ex.load(session, run_id)
+        run = terminal.load(session, run_id)
         if run is not None and run.status == RunStatus.CANCELLING.value:
-            ex.finish_cancel(session, run)
+            terminal.finish_cancel(session, run)
 
 
 def advance(run_id: str, client: ModelClient | None = None) -> str:
@@ -57,12 +57,12 @@ def _step(run_id: str, owner: str, client: ModelClient | None) -> str:
         if run is None:
             return "nothing to do"
         if ex.step_cap_reached(run):
-            ex.fail(session, run, "server_error",
+            terminal.fail(session, run, "server_error",
                     f"The run exceeded the limit of {settings.max_run_steps} steps.", owner)
             return "failed: step cap"
         reason = ex.exhausted_budget(run)
         if reason:
-            ex.mark_incomplete(session, run, reason, owner)
+            terminal.mark_incomplete(session, run, reason, owner)
             return f"incomplete: {reason}"
         thread_msgs, steps, own = ex.history(session, run)
         body = build_request(run, thread_msgs, steps, own, model=run.model,
@@ -75,11 +75,11 @@ def _step(run_id: str, owner: str, client: ModelClient | None) -> str:
             body, on_text=live.text if live else None, on_tool=live.tool if live else None)
     except ModelCallError as exc:
         with unit_of_work() as session:
-            fresh = ex.load(session, run_id)
+            fresh = terminal.load(session, run_id)
             code = exc.code if exc.code in RUN_ERROR_CODES else "server_error"
             done = fresh is not None and (
                 ex.schedule_retry(session, fresh, owner, code, exc.message, exc.retry_after)
-                if exc.retryable else ex.fail(session, fresh, code, exc.message, owner))
+                if exc.retryable else terminal.fail(session, fresh, code, exc.message, owner))
         if not done:
             _after_stale(run_id)
         return f"model error: {exc.message}"

@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.engine.cas import cas
-from orchestrator.engine.execution import expire
 from orchestrator.engine.status import RunStatus
+from orchestrator.engine.terminal import expire
 from orchestrator.models import EventRecord, RunRecord
 from orchestrator.models.base import now
 from orchestrator.redis_client import get_redis

@@ -32,13 +32,8 @@ def can(current: S, target: S) -> bool:
     return target in ALLOWED[current]
 
 
-def transition(current: S, target: S) -> str:
-    """Check current -> target and return the event it emits (e.g. "thread.run.completed")."""
+def transition(current: S, target: S) -> S:
+    """Check current -> target; the status entered (what the run's domain event reports)."""
     if not can(current, target):
         raise IllegalTransition(current, target)
-    return event_name(target)
-
-
-def event_name(status: S) -> str:
-    """The stream / webhook event for entering `status`."""
-    return f"thread.run.{status.value}"
+    return target

@@ -11,13 +11,10 @@ import redis
 
 from orchestrator.buffered import Buffered
 from orchestrator.config import get_settings
-from orchestrator.engine.status import STREAM_END
-from orchestrator.engine.transitions import event_name
 from orchestrator.models import EventRecord
 from orchestrator.redis_client import OUTAGE, get_async_redis, get_redis
 from orchestrator.streaming.published import MARKS
 
-END_EVENTS = frozenset(event_name(s) for s in STREAM_END)
 DONE = b"event: done\ndata: [DONE]\n\n"
 
 
@@ -74,10 +71,10 @@ def render(event: str, data: str) -> bytes:
     return f"event: {event}\ndata: {data}\n\n".encode()
 
 
-async def relay(run_id: str, start: str = "0-0", *, block_ms: int = 5000,
+async def relay(run_id: str, start: str = "0-0", *, ends: frozenset[str], block_ms: int = 5000,
                 idle_limit_s: float = 900.0,
                 view: Callable[[str, str], str] | None = None) -> AsyncIterator[bytes]:
-    """Yield a run's events as SSE frames from `start` until the stream's end, then [DONE].
+    """Yield a run's events as SSE frames from `start` until one of `ends`, then [DONE].
 
     `view` renders each stored payload for the stream's API version (None: as stored, v2).
     """
@@ -112,7 +109,7 @@ async def relay(run_id: str, start: str = "0-0", *, block_ms: int = 5000,
                 event = fields[b"event"].decode()
                 data = fields[b"data"].decode()
                 yield render(event, view(event, data) if view else data)
-                if event in END_EVENTS:
+                if event in ends:
                     yield DONE
                     return
 

@@ -16,6 +16,7 @@ from orchestrator.faces.assistants.schemas.webhook import (
     ModifyWebhookEndpoint,
 )
 from orchestrator.faces.assistants.services.common import get_owned
+from orchestrator.faces.assistants.webhook_events import EVENTS
 from orchestrator.ids import new_id
 from orchestrator.models import (
     WebhookAttemptRecord,
@@ -24,7 +25,7 @@ from orchestrator.models import (
     WebhookRunSecretRecord,
 )
 from orchestrator.webhooks.delivery import PENDING, cas
-from orchestrator.webhooks.outbox import ALL, EVENTS, check_target
+from orchestrator.webhooks.outbox import ALL, check_target
 from orchestrator.webhooks.secrets import new_secret, rotate, run_secret
 
 MAX_ENDPOINTS = 50  # per tenant; every run transition reads them

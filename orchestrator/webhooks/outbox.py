@@ -1,9 +1,10 @@
-"""The outbox hook: a run transition writes its deliveries in the same transaction."""
+"""Webhook deliveries written in the transaction of the event they report (the outbox)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import bindparam, false, literal, null, select, union_all
@@ -11,11 +12,7 @@ from sqlmodel import Session
 
 from orchestrator import jobs
 from orchestrator.config import get_settings
-from orchestrator.engine.status import STREAM_END
-from orchestrator.engine.transitions import event_name
 from orchestrator.errors import InvalidRequest
-from orchestrator.faces.assistants.mappers import run as run_wire
-from orchestrator.faces.assistants.schemas.common import Version
 from orchestrator.ids import new_id
 from orchestrator.models import (
     RunRecord,
@@ -28,9 +25,7 @@ from orchestrator.streaming.outbox import new_event_id
 from orchestrator.webhooks.guard import UnsafeTarget, validate
 from orchestrator.webhooks.secrets import run_secret
 
-RUN_EVENTS = frozenset(event_name(s) for s in STREAM_END)
-EVENTS = RUN_EVENTS | {"batch.completed", "batch.failed"}
-ALL = "*"
+ALL = "*"  # an endpoint subscribed to every event
 
 
 def check_target(url: str, param: str) -> str:
@@ -49,7 +44,7 @@ def check_run_url(url: str | None) -> None:
         check_target(url, "webhook_url")
 
 
-def attach_run_url(session: Session, run: RunRecord, url: str | None, version: Version) -> None:
+def attach_run_url(session: Session, run: RunRecord, url: str | None, version: str) -> None:
     """Remember a run's (already checked) `webhook_url`."""
     if url is None:
         return
@@ -95,10 +90,13 @@ RECEIVERS = union_all(
 )
 
 
-def on_run_event(session: Session, run: RunRecord, event: str) -> None:
-    """Called for every run event; writes one delivery per interested receiver."""
-    if event not in RUN_EVENTS:
-        return
+def on_run_event(session: Session, run: RunRecord, event: str,
+                 render: Callable[[str], dict[str, Any]]) -> None:
+    """Write one delivery of `event` per interested receiver of the run's tenant.
+
+    `render(api_version)` is the face's payload for receivers of that API version, built
+    once per version and only when someone receives it.
+    """
     if session.new:  # rows added in this transaction (a run's webhook_url) must be visible
         session.flush()
     rows = session.connection().execute(RECEIVERS, {"tenant": run.tenant, "run_id": run.id})
@@ -115,8 +113,7 @@ def on_run_event(session: Session, run: RunRecord, event: str) -> None:
 
     def body(version: str) -> str:
         if version not in bodies:
-            wire = run_wire.run(run, "v1" if version == "v1" else "v2")
-            bodies[version] = event_body(event_id, event, wire.model_dump(mode="json"))
+            bodies[version] = event_body(event_id, event, render(version))
         return bodies[version]
 
     for endpoint in endpoints:

@@ -8,6 +8,7 @@ import pytest
 
 from orchestrator.engine.status import ACTIVE, TERMINAL, RunStatus
 from orchestrator.engine.transitions import IllegalTransition, can, transition
+from orchestrator.faces.assistants.render import run_event
 
 S = RunStatus
 EXPECTED = {
@@ -27,7 +28,7 @@ def test_every_pair(current: RunStatus, target: RunStatus) -> None:
     allowed = (current, target) in EXPECTED
     assert can(current, target) is allowed
     if allowed:
-        assert transition(current, target) == f"thread.run.{target.value}"
+        assert run_event(transition(current, target)) == f"thread.run.{target.value}"
     else:
         with pytest.raises(IllegalTransition):
             transition(current, target)

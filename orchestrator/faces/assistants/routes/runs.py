@@ -11,6 +11,7 @@ from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
 from orchestrator.db import unit_of_work
 from orchestrator.faces.assistants.mappers import run as to_wire
 from orchestrator.faces.assistants.mappers.events import v1_view
+from orchestrator.faces.assistants.render import END_EVENTS
 from orchestrator.faces.assistants.schemas.common import ListPage, Version
 from orchestrator.faces.assistants.schemas.run import (
     CreateRun,
@@ -36,8 +37,8 @@ Include = Annotated[list[str] | None, Query(alias="include[]")]
 def _sse(run: RunRecord, v: Version, start: str = "0-0") -> StreamingResponse:
     """The run's event stream, each event in the API version of the request that opened it."""
     view = v1_view(run.file_ids) if v == "v1" else None
-    return StreamingResponse(relay(run.id, start, view=view), media_type="text/event-stream",
-                             headers=SSE_HEADERS)
+    return StreamingResponse(relay(run.id, start, ends=END_EVENTS, view=view),
+                             media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 @router.post("/runs", response_model=AnyRun)

@@ -1,20 +1,15 @@
-"""Runs, API side: create, modify, cancel, submit tool outputs (load, transition, CAS, event)."""
+"""Runs in the Assistants shapes: validate create / cancel / submit, then ask the engine."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from orchestrator import jobs
 from orchestrator.config import get_settings
-from orchestrator.db import insert
-from orchestrator.engine.cas import move
-from orchestrator.engine.lock import active_run
-from orchestrator.engine.status import ACTIVE, STREAM_END, RunStatus, StepStatus
-from orchestrator.engine.transitions import event_name
+from orchestrator.engine import runs as engine_runs
+from orchestrator.engine.status import ACTIVE, RunStatus, StepStatus
 from orchestrator.errors import InvalidRequest, not_found
 from orchestrator.faces.assistants.mappers import run as run_wire
 from orchestrator.faces.assistants.mappers.thread import thread as thread_wire
@@ -42,9 +37,6 @@ from orchestrator.models.base import now
 from orchestrator.streaming.outbox import emit
 from orchestrator.webhooks import outbox as webhook_outbox
 
-# Events a webhook or a waiting client cares about even when nobody streams the run.
-NOTIFY_EVENTS = frozenset(event_name(s) for s in STREAM_END)
-
 
 def get(session: Session, tenant: str, thread_id: str, run_id: str) -> RunRecord:
     """The tenant's run in that thread, or 404."""
@@ -69,14 +61,6 @@ def get_step(session: Session, tenant: str, thread_id: str, run_id: str,
     if step is None:
         raise not_found("run step", step_id)
     return step
-
-
-def emit_run(session: Session, run: RunRecord, event: str) -> None:
-    """Record a run event (all of them for streamed runs, webhook-worthy ones always)."""
-    if run.stream or event in NOTIFY_EVENTS:
-        emit(session, run.tenant, run.id, event, run_wire.run(run).model_dump(mode="json"),
-             live=run.stream)
-    webhook_outbox.on_run_event(session, run, event)
 
 
 def _dump(value: Any) -> Any:
@@ -138,21 +122,9 @@ def new_run(session: Session, tenant: str, version: Version, thread: ThreadRecor
         # feeder may still be sending this chunk's messages after its commit.
         updated_at=time.time(),
     )
-    try:
-        # The partial unique index on active runs is the thread lock: no check beforehand,
-        # and no savepoint, since a refused run fails the whole request (nothing to keep).
-        # A Core INSERT: the run is only written here; later changes are compare-and-sets.
-        insert(session, run)
-    except IntegrityError:
-        session.rollback()
-        current = active_run(session, thread.id)
-        raise InvalidRequest(
-            f"Thread {thread.id} already has an active run"
-            f"{' ' + current.id if current else ''}.") from None
+    engine_runs.insert_queued(session, run)
     webhook_outbox.attach_run_url(session, run, body.webhook_url, version)
-    emit_run(session, run, "thread.run.created")
-    emit_run(session, run, "thread.run.queued")
-    jobs.enqueue(session, "runs.advance", run.id)
+    engine_runs.announce(session, run)
     return run
 
 
@@ -201,13 +173,10 @@ def cancel(session: Session, tenant: str, thread_id: str, run_id: str) -> RunRec
     status = RunStatus(run.status)
     if status not in (RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.REQUIRES_ACTION):
         raise InvalidRequest(f"Cannot cancel run with status '{status.value}'.")
-    event = move(session, run, RunStatus.CANCELLING)
-    if event is None:  # it changed under us: answer with what it is now
+    if not engine_runs.request_cancel(session, run):  # it changed: answer with what it is now
         session.refresh(run)
         return cancel(session, tenant, thread_id, run_id) if RunStatus(
             run.status) in ACTIVE - {RunStatus.CANCELLING} else run
-    emit_run(session, run, event)
-    jobs.enqueue(session, "runs.advance", run.id)
     return run
 
 
@@ -245,21 +214,9 @@ def submit_tool_outputs(session: Session, tenant: str, thread_id: str, run_id: s
             f"Expected tool outputs for call_ids {expected}, got {list(given)}; all outputs"
             " must be submitted in a single request.", param="tool_outputs")
     step = pending_step(session, run)
-    event = move(session, run, RunStatus.QUEUED, required_action=None)
-    if event is None:
+    if not engine_runs.accept_outputs(session, run, step, given):
         raise InvalidRequest(f'Runs in status "{run.status}" do not accept tool outputs.')
-    calls = []
-    for call in step.step_details.get("tool_calls", []):
-        if call.get("type") == "function" and call["id"] in given:
-            call = {**call, "function": {**call["function"], "output": given[call["id"]]}}
-        calls.append(call)
-    step.step_details = {"type": "tool_calls", "tool_calls": calls}
-    step.status = StepStatus.COMPLETED.value
-    step.completed_at = now()
-    session.add(step)
-    session.flush()
-    emit(session, tenant, run.id, "thread.run.step.completed",
-         run_wire.step(step).model_dump(mode="json"))
-    emit_run(session, run, event)
-    jobs.enqueue(session, "runs.advance", run.id)
+    if not run.stream:  # a stream this request opens starts at the step it completed
+        emit(session, tenant, run.id, "thread.run.step.completed",
+             run_wire.step(step).model_dump(mode="json"))
     return run, step

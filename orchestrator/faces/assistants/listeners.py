@@ -1,0 +1,12 @@
+"""Subscribe the Assistants face's renderers to the engine's domain events."""
+
+from __future__ import annotations
+
+from orchestrator.engine import events
+from orchestrator.faces.assistants import render, webhook_events
+
+
+def install() -> None:
+    """Stream rendering first, then webhooks (the order a run's events were always written)."""
+    events.subscribe(render.on_event)
+    events.subscribe(webhook_events.on_event)
