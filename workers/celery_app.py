@@ -23,6 +23,8 @@ from celery.signals import after_setup_logger, worker_process_init
 from kombu import Queue
 
 from orchestrator.config import get_settings
+from orchestrator.db import get_engine
+from orchestrator.redis_client import get_redis
 
 QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 
@@ -102,8 +104,5 @@ def _quiet_http_logs(**_: Any) -> None:
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
     """A forked pool child must not share its parent's database or Redis connections."""
-    from orchestrator.db import get_engine
-    from orchestrator.redis_client import get_redis
-
     get_engine.cache_clear()
     get_redis.cache_clear()

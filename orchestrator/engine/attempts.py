@@ -80,6 +80,7 @@ def after_failure(run_id: str, owner: str) -> None:
     """A step of `run_id` under lease `owner` raised: hand the lease back, or finish a cancel
     that came meanwhile; if that cannot be written either (or the failure was the failing of
     a spent run), end the run with the bare status."""
+    # deferred: import cycle with engine.execution (which imports this module); #17 breaks it
     from orchestrator.engine.execution import finish_cancel, load
 
     try:
@@ -105,6 +106,7 @@ def after_failure(run_id: str, owner: str) -> None:
 def last_resort(run_id: str) -> None:
     """End a cancelling run, or an in_progress one whose budget is spent, writing only the run
     (no events, no step changes): whatever could not be written must not keep it looping."""
+    # deferred: import cycle with engine.execution (which imports this module); #17 breaks it
     from orchestrator.engine.execution import load
 
     try:
