@@ -33,6 +33,7 @@ run: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports  # the layering contracts in pyproject.toml [tool.importlinter]
 
 test: install lint
 	$(VENV)/bin/pytest -q -rs

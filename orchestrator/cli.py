@@ -6,10 +6,17 @@ import argparse
 import ipaddress
 import os
 import secrets
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+import uvicorn
+
 from orchestrator.config import get_settings
+from orchestrator.dev_hints import model_unreachable, probes_line
+from workers.processes import child_name, cpu_count, supervise
 
 DEV_KEY_FILE = Path("var/dev-api-key")
 RUN_QUEUES = "runs,batch,webhooks"  # what the run worker of `dev` and compose consumes
@@ -45,8 +52,6 @@ def ensure_api_keys(host: str) -> None:
 
 def cmd_api(args: argparse.Namespace) -> None:
     """Serve the API with uvicorn."""
-    import uvicorn
-
     ensure_api_keys(args.host)
     uvicorn.run("orchestrator.api.app:app", host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=args.access_log)
@@ -54,7 +59,7 @@ def cmd_api(args: argparse.Namespace) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> None:
     """Apply database migrations."""
-    from orchestrator.migrate import upgrade
+    from orchestrator.migrate import upgrade  # deferred: alembic (~0.5 s) only for migrations
 
     upgrade(revision=args.revision)
     print(f"database migrated to {args.revision}", flush=True)
@@ -62,8 +67,6 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     """A Celery worker for runs, webhooks and maintenance (one process per CPU by default)."""
-    from workers.processes import child_name, cpu_count, supervise
-
     s = get_settings()
     pool = args.pool or s.worker_pool
     concurrency = args.concurrency or s.worker_concurrency
@@ -88,7 +91,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
         sys.exit(supervise(argv_for, processes, env_for))
 
-    from workers.celery_app import app
+    from workers.celery_app import app  # deferred: Celery (~0.4 s) for its subcommands only
 
     argv = ["worker", "-Q", args.queues, "--concurrency", str(concurrency), "--pool", pool,
             "--loglevel", args.log_level, "-n", f"{args.name}@%h"]
@@ -99,7 +102,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def cmd_sandbox_worker(args: argparse.Namespace) -> None:
     """The sandbox worker: the sandbox queues only, the one process that talks to Docker."""
-    from workers.sandbox_worker import main as sandbox_main
+    from workers.sandbox_worker import main as sandbox_main  # deferred: docker + engine (~4 s)
 
     sandbox_main(args.concurrency or get_settings().sandbox_concurrency, args.log_level,
                  args.name)
@@ -107,7 +110,7 @@ def cmd_sandbox_worker(args: argparse.Namespace) -> None:
 
 def cmd_beat(args: argparse.Namespace) -> None:
     """Celery beat: schedules runs.sweep (run exactly one)."""
-    from workers.celery_app import app
+    from workers.celery_app import app  # deferred: Celery (~0.4 s) for its subcommands only
 
     schedule = get_settings().data_dir / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
@@ -116,8 +119,6 @@ def cmd_beat(args: argparse.Namespace) -> None:
 
 def _docker_up() -> bool:
     """Whether a Docker engine answers (the sandbox worker needs one)."""
-    import subprocess
-
     try:
         return subprocess.run(["docker", "info"], capture_output=True,
                               timeout=10).returncode == 0
@@ -127,12 +128,7 @@ def _docker_up() -> bool:
 
 def cmd_dev(args: argparse.Namespace) -> None:
     """api + worker + beat (+ sandbox worker) in one process group; Ctrl-C stops them all."""
-    import signal
-    import subprocess
-    import time
-
-    from orchestrator.dev_hints import model_unreachable, probes_line
-    from orchestrator.migrate import upgrade
+    from orchestrator.migrate import upgrade  # deferred: alembic (~0.5 s) only for migrations
 
     ensure_api_keys(args.host)
     print(probes_line(args.host, args.port), flush=True)
@@ -180,8 +176,8 @@ def cmd_dev(args: argparse.Namespace) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> None:
     """Submit a questions file as a batch against a running server and write the answers."""
-    from orchestrator.batches.client import Options, run
-    from orchestrator.batches.questions import QuestionsError
+    from orchestrator.batches.client import Options, run  # deferred: openai + rich (~1.4 s)
+    from orchestrator.batches.questions import QuestionsError  # deferred: with the client above
 
     s = get_settings()
     key = args.api_key or s.client_api_key or (
@@ -199,7 +195,7 @@ def cmd_batch(args: argparse.Namespace) -> None:
 
 def cmd_flower(args: argparse.Namespace) -> None:
     """Flower on our Celery app; running workers are told to send task events at once."""
-    from workers.celery_app import app
+    from workers.celery_app import app  # deferred: Celery (~0.4 s) for its subcommands only
 
     auth = get_settings().flower_basic_auth
     if not auth and not _is_loopback(args.address):

@@ -1,1 +1,5 @@
-"""Celery workers: run steps and sweeping; they import orchestrator, never the reverse."""
+"""Celery workers: the app, thin tasks (ids in, one engine call), the sandbox worker.
+
+Imports orchestrator and sandbox; orchestrator never imports workers, except its CLI entry
+module (orchestrator/cli.py), which starts them and sits above both.
+"""

@@ -24,6 +24,8 @@ from kombu import Queue
 
 from orchestrator import wiring
 from orchestrator.config import get_settings
+from orchestrator.db import get_engine
+from orchestrator.redis_client import get_redis
 
 QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 
@@ -104,8 +106,5 @@ def _quiet_http_logs(**_: Any) -> None:
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
     """A forked pool child must not share its parent's database or Redis connections."""
-    from orchestrator.db import get_engine
-    from orchestrator.redis_client import get_redis
-
     get_engine.cache_clear()
     get_redis.cache_clear()

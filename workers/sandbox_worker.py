@@ -19,6 +19,8 @@ from orchestrator.models import RunRecord
 from orchestrator.redis_client import get_redis
 from sandbox import tasks
 from sandbox.containers import SandboxConfig
+from sandbox.docker_backend import DockerBackend
+from workers.celery_app import app
 
 
 def sandbox_config(s: Settings) -> SandboxConfig:
@@ -61,9 +63,6 @@ def heartbeat(queue: str, stop: threading.Event, every: float = 5.0) -> None:
 def main(concurrency: int, log_level: str, name: str) -> None:
     """Start the backend (reap, warm pool) and a Celery worker on the sandbox queues only:
     the shared `sandbox` and its own, to which the threads whose sessions it holds return."""
-    from sandbox.docker_backend import DockerBackend
-    from workers.celery_app import app
-
     backend = DockerBackend(sandbox_config(get_settings()))
     backend.start()
     own = f"sandbox.{socket.gethostname()}.{backend.instance}"

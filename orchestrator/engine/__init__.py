@@ -1,1 +1,7 @@
-"""TODO."""
+"""The face-neutral run engine: run moves, the transition table, the step loop, tools, sweeper.
+
+Owns compare-and-set status moves, the step loop (one recorded step per task), the model client,
+the code-interpreter and file-search tools, leases, heartbeats and the sweeper. May import
+retrieval, streaming and the ground; never a face, the api, FastAPI/Starlette, webhooks, the
+inspector, the CLI or workers (import-linter contracts in pyproject.toml).
+"""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the tables in orchestrator.models; imports only the ground."""

@@ -1,4 +1,7 @@
-"""SQLModel tables (one module per resource); importing this registers them all."""
+"""SQLModel tables (one module per resource); importing this registers them all.
+
+Ground: imports only SQLModel and the other ground modules, never the engine or a face.
+"""
 
 from orchestrator.models.assistant import AssistantRecord
 from orchestrator.models.batch import BatchRecord, BatchRequestRecord

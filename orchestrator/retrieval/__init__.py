@@ -1,1 +1,5 @@
-"""Retrieval: parsing, chunking, indexing and search of files, and the file_search run tool."""
+"""Retrieval: parsing, chunking, indexing and search of files in vector stores.
+
+A tool of the engine (orchestrator.engine.file_search calls it): may import only the ground;
+never the engine, a face or the api.
+"""

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from orchestrator.models import ChunkRecord
 from orchestrator.retrieval.embeddings import similarities
-from orchestrator.retrieval.index import Hit
+from orchestrator.retrieval.hits import Hit
 
 POOL = 4  # candidates per list: limit * POOL
 RRF_K = 60

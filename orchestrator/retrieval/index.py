@@ -6,7 +6,6 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, text
@@ -14,7 +13,9 @@ from sqlmodel import Session, col
 from sqlmodel import delete as sql_delete
 
 from orchestrator.models import ChunkRecord, VectorStoreFileRecord
+from orchestrator.retrieval import embeddings, hybrid
 from orchestrator.retrieval.chunking import Chunk
+from orchestrator.retrieval.hits import Hit
 
 log = logging.getLogger(__name__)
 _TERM = re.compile(r"\w+", re.UNICODE)
@@ -27,17 +28,6 @@ STOPWORDS = frozenset({
 })
 MAX_TERMS = 32
 SCORE_SCALE = {"sqlite": 8.0, "postgresql": 8.0}  # raw rank at which the score reaches ~0.63
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A matching chunk and its score in [0, 1]."""
-
-    vector_store_id: str
-    file_id: str
-    ordinal: int
-    text: str
-    score: float
 
 
 def replace_chunks(session: Session, tenant: str, vector_store_id: str, file_id: str,
@@ -82,8 +72,6 @@ def search(session: Session, tenant: str, store_ids: Sequence[str], query: str, 
            file_ids: Sequence[str] | None = None) -> list[Hit]:
     """The best `limit` chunks, best first: lexical, fused with dense vectors when an
     embeddings model is configured (falling back to lexical if the endpoint fails)."""
-    from orchestrator.retrieval import embeddings, hybrid
-
     if not embeddings.enabled():
         return lexical(session, tenant, store_ids, query, limit, file_ids)
     words = lexical(session, tenant, store_ids, query, limit * hybrid.POOL, file_ids)

@@ -19,7 +19,7 @@ from orchestrator.models import (
     VectorStoreFileRecord,
     VectorStoreRecord,
 )
-from orchestrator.retrieval.index import Hit
+from orchestrator.retrieval.hits import Hit
 
 
 def vector_store(session: Session, rec: VectorStoreRecord) -> VectorStore:

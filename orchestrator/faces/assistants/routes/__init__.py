@@ -1,4 +1,8 @@
-"""The Assistants API's HTTP routes; ROUTERS is the order the app mounts them in."""
+"""The Assistants API's HTTP routes; ROUTERS is the order the app mounts them in.
+
+May import this face's services, schemas and mappers, the api's request plumbing (deps,
+uploads), batches, webhooks, streaming and the ground.
+"""
 
 from __future__ import annotations
 

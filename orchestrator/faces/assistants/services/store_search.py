@@ -12,7 +12,8 @@ from orchestrator.faces.assistants.schemas.vector_store import SearchRequest
 from orchestrator.faces.assistants.services.vector_stores import expired, get, touch
 from orchestrator.models import FileRecord, VectorStoreFileRecord
 from orchestrator.retrieval.filters import matches
-from orchestrator.retrieval.index import Hit, search
+from orchestrator.retrieval.hits import Hit
+from orchestrator.retrieval.index import search
 
 
 def _filtered_files(session: Session, store_id: str, filters: dict[str, Any] | None
