@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from orchestrator.errors import InvalidRequest
-from orchestrator.faces.assistants.schemas.common import ListPage
 
 R = TypeVar("R")
 W = TypeVar("W")
+
+
+class ListPage(BaseModel, Generic[W]):
+    """OpenAI's cursor page, the same in every API generation."""
+
+    model_config = ConfigDict(extra="allow")
+
+    object: Literal["list"] = "list"
+    data: list[W]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from orchestrator.api.idempotency import IdempotencyMiddleware
 from orchestrator.api.routes import health, inspector, metrics
 from orchestrator.api.surrogate_guard import RefuseLoneSurrogates
 from orchestrator.faces.assistants.routes import ROUTERS as ASSISTANTS
+from orchestrator.faces.assistants.schemas.common import UNION_TAGS
 
 # The faces this app serves, each a list of routers mounted under /v1.
 FACES = {"assistants": ASSISTANTS}
@@ -23,7 +24,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Self-hosted OpenAI Assistants API (v1 and v2).",
     )
-    errors.install(app)
+    errors.install(app, UNION_TAGS)
     app.add_middleware(IdempotencyMiddleware)  # Idempotency-Key on POST /v1/*
     # Added last, so outermost: a body with a lone surrogate is refused before anything is kept.
     app.add_middleware(RefuseLoneSurrogates)

@@ -1,4 +1,4 @@
-"""Request dependencies: tenant from the bearer key, API version, DB session, list params."""
+"""Request dependencies every face shares: tenant from the bearer key, DB session, list params."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from sqlmodel import Session
 from orchestrator import tenancy
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
-from orchestrator.errors import InvalidRequest, Unauthorized
-from orchestrator.faces.assistants.schemas.common import Version
+from orchestrator.errors import Unauthorized
 from orchestrator.pagination import PageParams, check_limit
 
 
@@ -36,23 +35,6 @@ async def current_tenant(authorization: Annotated[str | None, Header()] = None) 
     return tenant
 
 
-async def api_version(openai_beta: Annotated[str | None, Header()] = None) -> Version:
-    """`OpenAI-Beta: assistants=v1|v2`; a missing header means v2."""
-    if not openai_beta:
-        return "v2"
-    for part in openai_beta.split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "assistants":
-            if value in ("v1", "v2"):
-                return "v1" if value == "v1" else "v2"
-            raise InvalidRequest(
-                f"Invalid 'OpenAI-Beta' header value '{openai_beta}'. Use 'assistants=v2'"
-                " (or 'assistants=v1').",
-                code="invalid_beta",
-            )
-    return "v2"
-
-
 def db_session() -> Iterator[Session]:
     """A unit of work per request: committed when the handler returns."""
     with unit_of_work() as session:
@@ -70,6 +52,5 @@ async def page_params(
 
 
 Tenant = Annotated[str, Depends(current_tenant)]
-ApiVersion = Annotated[Version, Depends(api_version)]
 DB = Annotated[Session, Depends(db_session, scope="function")]
 Page = Annotated[PageParams, Depends(page_params)]

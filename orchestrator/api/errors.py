@@ -15,11 +15,11 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.errors import APIError, InvalidRequest, ServiceUnavailable
-from orchestrator.faces.assistants.schemas.common import TOOL_TAGS
 
 log = logging.getLogger(__name__)
-TAGS = TOOL_TAGS | {"text", "json_object", "json_schema", "image_file", "image_url", "auto",
-                    "static"}
+# Discriminator values of the faces' tagged unions ("function" in tools[0].function.name),
+# left out of `param`; each face adds its own when the app installs the handlers.
+TAGS: set[str] = set()
 
 
 def param_of(loc: Sequence[Any]) -> str | None:
@@ -100,8 +100,9 @@ def _validation_message(err: dict[str, Any], param: str | None) -> str:
     return f"Invalid '{param}': {msg}." if param else f"Invalid request: {msg}."
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers on the app."""
+def install(app: FastAPI, union_tags: frozenset[str] = frozenset()) -> None:
+    """Register the handlers on the app (`union_tags`: the faces' discriminator values)."""
+    TAGS.update(union_tags)
 
     @app.exception_handler(APIError)
     async def _api_error(_req: Request, exc: APIError) -> JSONResponse:

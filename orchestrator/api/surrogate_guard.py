@@ -4,7 +4,7 @@ One check for every field, free-form ones included (metadata, function parameter
 the body is read once, tested with a cheap byte filter, and decoded and walked only when the
 filter says a surrogate is possible. It sees the bodies FastAPI decodes as JSON (no content
 type, application/json, application/*+json); multipart fields are decoded strictly as UTF-8
-(orchestrator/api/uploads.py), so they cannot hold one.
+(orchestrator/faces/assistants/uploads.py), so they cannot hold one.
 """
 
 from __future__ import annotations

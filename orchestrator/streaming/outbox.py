@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from orchestrator.db import after_commit, insert
 from orchestrator.models import EventRecord
+from orchestrator.streaming.relay import PUBLISHER, publish_outbox
 
 PENDING = "pending_events"  # session.info: rows to publish once the transaction committed
 LATER = "later_events"  # session.info: rows for the background publisher after commit
@@ -42,14 +43,10 @@ def emit(session: Session, tenant: str, run_id: str, event: str, data: dict[str,
 
 
 def _publish(session: Session) -> None:
-    from orchestrator.streaming.relay import publish_outbox
-
     session.info[FIRST_STREAM_ID] = publish_outbox(session.info.pop(PENDING, []))
 
 
 def _hand_over(session: Session) -> None:
-    from orchestrator.streaming.relay import PUBLISHER
-
     PUBLISHER.add(session.info.pop(LATER, []))
 
 

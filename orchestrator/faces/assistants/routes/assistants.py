@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
+from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import assistant as to_wire
 from orchestrator.faces.assistants.schemas.assistant import (
     Assistant,
@@ -14,10 +15,10 @@ from orchestrator.faces.assistants.schemas.assistant import (
     CreateAssistantFile,
     ModifyAssistant,
 )
-from orchestrator.faces.assistants.schemas.common import Deleted, ListPage
+from orchestrator.faces.assistants.schemas.common import Deleted
 from orchestrator.faces.assistants.services import assistants as svc
 from orchestrator.models import AssistantRecord
-from orchestrator.pagination import page, page_in_memory
+from orchestrator.pagination import ListPage, page, page_in_memory
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 AnyAssistant = Assistant | AssistantV1

@@ -9,9 +9,8 @@ from orchestrator.batches import service as svc
 from orchestrator.db import unit_of_work
 from orchestrator.faces.assistants.mappers.batch import batch as to_wire
 from orchestrator.faces.assistants.schemas.batch import Batch, CreateBatch
-from orchestrator.faces.assistants.schemas.common import ListPage
 from orchestrator.models import BatchRecord
-from orchestrator.pagination import page
+from orchestrator.pagination import ListPage, page
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 

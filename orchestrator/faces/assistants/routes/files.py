@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from orchestrator.api.deps import DB, Tenant
-from orchestrator.api.uploads import receive_upload
 from orchestrator.errors import APIError
 from orchestrator.faces.assistants.mappers import file as to_wire
-from orchestrator.faces.assistants.schemas.common import ListPage
 from orchestrator.faces.assistants.schemas.file import UPLOAD_SCHEMA, FileDeleted, FileObject
 from orchestrator.faces.assistants.services import files as svc
+from orchestrator.faces.assistants.uploads import receive_upload
 from orchestrator.models import FileRecord
-from orchestrator.pagination import PageParams, check_limit, page
+from orchestrator.pagination import ListPage, PageParams, check_limit, page
 
 router = APIRouter(tags=["files"])
 MAX_LIST = 10_000

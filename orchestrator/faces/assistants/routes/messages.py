@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
+from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import message as to_wire
-from orchestrator.faces.assistants.schemas.common import Deleted, ListPage
+from orchestrator.faces.assistants.schemas.common import Deleted
 from orchestrator.faces.assistants.schemas.message import (
     CreateMessage,
     Message,
@@ -18,7 +19,7 @@ from orchestrator.faces.assistants.schemas.message import (
 )
 from orchestrator.faces.assistants.services import messages as svc
 from orchestrator.models import MessageRecord
-from orchestrator.pagination import page, page_in_memory
+from orchestrator.pagination import ListPage, page, page_in_memory
 
 router = APIRouter(prefix="/threads/{thread_id}/messages", tags=["messages"])
 AnyMessage = Message | MessageV1

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
-from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
+from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.db import unit_of_work
+from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import run as to_wire
 from orchestrator.faces.assistants.mappers.events import v1_view
 from orchestrator.faces.assistants.render import END_EVENTS
-from orchestrator.faces.assistants.schemas.common import ListPage, Version
+from orchestrator.faces.assistants.schemas.common import Version
 from orchestrator.faces.assistants.schemas.run import (
     CreateRun,
     CreateThreadAndRun,
@@ -23,7 +24,7 @@ from orchestrator.faces.assistants.schemas.run import (
 )
 from orchestrator.faces.assistants.services import runs as svc
 from orchestrator.models import RunRecord
-from orchestrator.pagination import page
+from orchestrator.pagination import ListPage, page
 from orchestrator.streaming.outbox import FIRST_STREAM_ID
 from orchestrator.streaming.relay import exclusive_before, relay
 

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
+from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import run as to_wire
-from orchestrator.faces.assistants.schemas.common import ListPage
 from orchestrator.faces.assistants.schemas.run import RunStep
 from orchestrator.faces.assistants.services import runs as svc
 from orchestrator.models import RunStepRecord
-from orchestrator.pagination import page
+from orchestrator.pagination import ListPage, page
 
 router = APIRouter(prefix="/threads", tags=["run steps"])
 Include = Annotated[list[str] | None, Query(alias="include[]")]

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
+from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import thread as to_wire
-from orchestrator.faces.assistants.schemas.common import Deleted, ListPage
+from orchestrator.faces.assistants.schemas.common import Deleted
 from orchestrator.faces.assistants.schemas.thread import (
     CreateThread,
     ModifyThread,
@@ -17,7 +18,7 @@ from orchestrator.faces.assistants.schemas.thread import (
 )
 from orchestrator.faces.assistants.services import threads as svc
 from orchestrator.models import ThreadRecord
-from orchestrator.pagination import page
+from orchestrator.pagination import ListPage, page
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 AnyThread = Thread | ThreadV1

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.faces.assistants.mappers import vector_store as to_wire
-from orchestrator.faces.assistants.schemas.common import Deleted, ListPage
+from orchestrator.faces.assistants.schemas.common import Deleted
 from orchestrator.faces.assistants.schemas.vector_store import (
     CreateFileBatch,
     CreateVectorStore,
@@ -26,7 +26,7 @@ from orchestrator.faces.assistants.schemas.vector_store import (
 from orchestrator.faces.assistants.services import store_content, store_search
 from orchestrator.faces.assistants.services import vector_stores as svc
 from orchestrator.models import VectorStoreFileRecord, VectorStoreRecord
-from orchestrator.pagination import page
+from orchestrator.pagination import ListPage, page
 
 router = APIRouter(prefix="/vector_stores", tags=["vector stores"])
 StatusFilter = Annotated[Literal["in_progress", "completed", "failed", "cancelled"] | None,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from orchestrator.api.deps import DB, ApiVersion, Page, Tenant
+from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import webhook as to_wire
-from orchestrator.faces.assistants.schemas.common import Deleted, ListPage
+from orchestrator.faces.assistants.schemas.common import Deleted
 from orchestrator.faces.assistants.schemas.webhook import (
     CreateWebhookEndpoint,
     ModifyWebhookEndpoint,
@@ -16,7 +17,7 @@ from orchestrator.faces.assistants.schemas.webhook import (
     WebhookRunSecret,
 )
 from orchestrator.models import WebhookDeliveryRecord, WebhookEndpointRecord
-from orchestrator.pagination import page
+from orchestrator.pagination import ListPage, page
 from orchestrator.webhooks import endpoints as svc
 from orchestrator.webhooks.secrets import run_secret
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
@@ -145,6 +145,9 @@ Tool = Annotated[
     Field(discriminator="type"),
 ]
 TOOL_TAGS = frozenset({"code_interpreter", "retrieval", "file_search", "function"})
+# Every discriminator value of this face's tagged unions (the error envelope's `param` skips them).
+UNION_TAGS = TOOL_TAGS | {"text", "json_object", "json_schema", "image_file", "image_url", "auto",
+                         "static"}
 
 
 class JSONSchemaFormat(Request):
@@ -242,16 +245,6 @@ class ToolResources(Request):
 
     code_interpreter: CodeInterpreterResources | None = None
     file_search: FileSearchResources | None = None
-
-
-class ListPage(Wire, Generic[T]):
-    """OpenAI's cursor page."""
-
-    object: Literal["list"] = "list"
-    data: list[T]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
 
 
 class Deleted(Wire):
