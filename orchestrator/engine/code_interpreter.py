@@ -22,10 +22,12 @@ from orchestrator.config import get_settings
 from orchestrator.db import after_commit
 from orchestrator.engine.cas import cas
 from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
+from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus, StepStatus
 from orchestrator.faces.assistants.mappers import run as run_wire
 from orchestrator.faces.assistants.mappers.message import message as message_wire
 from orchestrator.faces.assistants.services.files import save_file
+from orchestrator.jobs import Task
 from orchestrator.models import (
     AssistantRecord,
     FileRecord,
@@ -41,7 +43,7 @@ from orchestrator.streaming.outbox import emit
 
 NAME = "code_interpreter"
 STORE = "code_interpreter_store"  # session.info: the blob store to write outputs with
-CALLBACK = "runs.sandbox_done"
+CALLBACK = Task.SANDBOX_DONE
 SANDBOX_PATH = re.compile(r"sandbox:(/mnt/data/[^\s)\]\"'`]+)")
 
 
@@ -117,8 +119,8 @@ def send_job(session: Session, run: RunRecord, step: RunStepRecord) -> None:
         raw = redis.get(_route_key(run))
         route = raw.decode() if isinstance(raw, bytes) else raw
         queue = route if route and redis.exists(alive_key(route)) else None
-        jobs.producer().send_task("sandbox.execute", args=[payload],
-                                  queue=queue or jobs.QUEUES["sandbox.execute"])
+        jobs.producer().send_task(Task.SANDBOX_EXECUTE, args=[payload],
+                                  queue=queue or jobs.QUEUES[Task.SANDBOX_EXECUTE])
 
     after_commit(session, send)
 
@@ -315,7 +317,7 @@ def record_results(session: Session, run_id: str, step_id: str,
     if run.stream:  # the outputs as a delta (logs, images), then the completed step
         emit(session, run.tenant, run.id, "thread.run.step.delta", run_wire.outputs_delta(step))
     _emit_step(session, run, step, "completed")
-    jobs.enqueue(session, "runs.advance", run.id)
+    advance_later(session, run)
     return "recorded"
 
 

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.engine import search_scope as scope
 from orchestrator.engine.cas import cas, move
 from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
+from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus, StepStatus
 from orchestrator.faces.assistants.mappers import run as run_wire
 from orchestrator.faces.assistants.services.runs import emit_run
@@ -138,7 +138,7 @@ def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOu
     if event is not None:
         emit_run(session, run, event)
     else:
-        jobs.enqueue(session, "runs.advance", run.id)
+        advance_later(session, run)
     return True
 
 

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.db import insert
 from orchestrator.engine.cas import move
 from orchestrator.engine.lock import active_run
+from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import ACTIVE, STREAM_END, RunStatus, StepStatus
 from orchestrator.engine.transitions import event_name
 from orchestrator.errors import InvalidRequest, not_found
@@ -152,7 +152,7 @@ def new_run(session: Session, tenant: str, version: Version, thread: ThreadRecor
     webhook_outbox.attach_run_url(session, run, body.webhook_url, version)
     emit_run(session, run, "thread.run.created")
     emit_run(session, run, "thread.run.queued")
-    jobs.enqueue(session, "runs.advance", run.id)
+    advance_later(session, run)
     return run
 
 
@@ -207,7 +207,7 @@ def cancel(session: Session, tenant: str, thread_id: str, run_id: str) -> RunRec
         return cancel(session, tenant, thread_id, run_id) if RunStatus(
             run.status) in ACTIVE - {RunStatus.CANCELLING} else run
     emit_run(session, run, event)
-    jobs.enqueue(session, "runs.advance", run.id)
+    advance_later(session, run)
     return run
 
 
@@ -261,5 +261,5 @@ def submit_tool_outputs(session: Session, tenant: str, thread_id: str, run_id: s
     emit(session, tenant, run.id, "thread.run.step.completed",
          run_wire.step(step).model_dump(mode="json"))
     emit_run(session, run, event)
-    jobs.enqueue(session, "runs.advance", run.id)
+    advance_later(session, run)
     return run, step
