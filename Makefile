@@ -36,7 +36,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/lint-imports  # the layering contracts in pyproject.toml [tool.importlinter]
 
 test: install lint
-	$(VENV)/bin/pytest -q -rs
+	ORCH_EDGE_CHECK=1 $(VENV)/bin/pytest -q -rs
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.bench_intake

@@ -1,7 +1,8 @@
-"""Send Celery tasks by NAME after the unit of work commits (dropped on rollback)."""
+"""The task names (Task) and sending tasks by name after the unit of work commits."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import redis
@@ -31,10 +32,29 @@ def producer() -> Celery:
     return app
 
 
-QUEUES = {"runs.advance": "runs", "runs.sweep": "maintenance",
-          "webhooks.deliver": "webhooks", "webhooks.sweep": "maintenance",
-          "retrieval.ingest": "runs", "retrieval.sweep": "maintenance",
-          "batches.feed": "maintenance", "sandbox.execute": "sandbox"}
+class Task(StrEnum):
+    """Every Celery task's name: the only place these strings are written (sandbox/tasks.py
+    repeats its own two, checked equal by tests/unit/test_task_names.py)."""
+
+    ADVANCE = "runs.advance"
+    SWEEP = "runs.sweep"
+    SANDBOX_DONE = "runs.sandbox_done"
+    WEBHOOK_DELIVER = "webhooks.deliver"
+    WEBHOOK_SWEEP = "webhooks.sweep"
+    RETRIEVAL_INGEST = "retrieval.ingest"
+    RETRIEVAL_SWEEP = "retrieval.sweep"
+    BATCH_FEED = "batches.feed"
+    FILES_SWEEP = "files.sweep"
+    SANDBOX_EXECUTE = "sandbox.execute"
+    SANDBOX_REAP = "sandbox.reap"
+
+
+QUEUES: dict[str, str] = {
+    Task.ADVANCE: "runs", Task.SWEEP: "maintenance", Task.SANDBOX_DONE: "runs",
+    Task.WEBHOOK_DELIVER: "webhooks", Task.WEBHOOK_SWEEP: "maintenance",
+    Task.RETRIEVAL_INGEST: "runs", Task.RETRIEVAL_SWEEP: "maintenance",
+    Task.BATCH_FEED: "maintenance", Task.FILES_SWEEP: "maintenance",
+    Task.SANDBOX_EXECUTE: "sandbox", Task.SANDBOX_REAP: "sandbox"}
 
 
 ROUTE = "jobs.route"  # session.info key: task name -> queue, for this unit of work only

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +12,8 @@ import httpx
 import openai
 import pytest
 
+from orchestrator.engine import edge_log
+from orchestrator.engine.transitions import EDGES
 from tests.support.servers import (
     ApiServer,
     api_server,
@@ -78,3 +83,49 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).parts[-2] == "api":
             item.add_marker(pytest.mark.api)
+
+
+EDGE_CHECK = "ORCH_EDGE_CHECK"  # =1 (make test): fail a full run that leaves an edge unexercised
+MISSING = pytest.StashKey[list[str]]()
+OWN_LOG = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Record the run edges every process of the session performs (servers and workers
+    inherit ORCH_EDGE_LOG through tests/support/servers.server_env)."""
+    if not os.environ.get(edge_log.ENV):
+        os.environ[edge_log.ENV] = config.stash[OWN_LOG] = tempfile.mkdtemp(prefix="orch-edges-")
+
+
+def unexercised() -> list[str]:
+    """The reachable edges of the table no process of this session performed."""
+    seen = {(s, t) for s, t, _ in edge_log.read(Path(os.environ[edge_log.ENV]))}
+    return [f"{e.source.value} -> {e.target.value} ({', '.join(e.performers)})"
+            for e in EDGES if e.reachable and (e.source.value, e.target.value) not in seen]
+
+
+def _enforced(config: pytest.Config) -> bool:
+    """ORCH_EDGE_CHECK=1 and a whole-suite session: no -k / -m, no paths but the test root."""
+    if os.environ.get(EDGE_CHECK) != "1" or config.option.keyword or config.option.markexpr:
+        return False
+    root = Path(str(config.rootpath)).resolve()
+    return all(Path(a).resolve() in (root, root / "tests") for a in config.args)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Note the edges never exercised; on an enforced run they fail the session."""
+    missing = session.config.stash[MISSING] = unexercised()
+    if missing and _enforced(session.config) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if OWN_LOG in session.config.stash:
+        shutil.rmtree(session.config.stash[OWN_LOG], ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which edges this session left unexercised (and whether that failed the run)."""
+    missing = terminalreporter.config.stash.get(MISSING, [])
+    if missing:
+        verdict = ("FAILED: every edge must be exercised by the whole suite"
+                   if _enforced(terminalreporter.config) else "not enforced on a partial run")
+        terminalreporter.write_line(f"run edges not exercised by this session ({len(missing)},"
+                                    f" {verdict}): " + "; ".join(missing))

@@ -25,6 +25,8 @@ from kombu import Queue
 from orchestrator import wiring
 from orchestrator.config import get_settings
 from orchestrator.db import get_engine
+from orchestrator.jobs import QUEUES as JOB_QUEUES
+from orchestrator.jobs import Task
 from orchestrator.redis_client import get_redis
 
 QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
@@ -41,14 +43,7 @@ def make_app() -> Celery:
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",
-        task_routes={"runs.advance": {"queue": "runs"}, "runs.sweep": {"queue": "maintenance"},
-                     "webhooks.deliver": {"queue": "webhooks"},
-                     "webhooks.sweep": {"queue": "maintenance"},
-                     "batches.feed": {"queue": "maintenance"},
-                     "files.sweep": {"queue": "maintenance"},
-
-                     "sandbox.execute": {"queue": "sandbox"}, "sandbox.reap": {"queue": "sandbox"},
-                     "runs.sandbox_done": {"queue": "runs"}},
+        task_routes={name: {"queue": queue} for name, queue in JOB_QUEUES.items()},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
@@ -74,20 +69,22 @@ def make_app() -> Celery:
         worker_soft_shutdown_timeout=10,
         worker_enable_soft_shutdown_on_idle=True,
         beat_schedule={
-            "runs.sweep": {"task": "runs.sweep", "schedule": s.sweep_interval,
-                           "options": {"queue": "maintenance", "expires": s.sweep_interval * 5}},
-            "webhooks.sweep": {"task": "webhooks.sweep", "schedule": s.webhook_sweep_interval,
+            Task.SWEEP: {"task": Task.SWEEP, "schedule": s.sweep_interval,
+                         "options": {"queue": "maintenance", "expires": s.sweep_interval * 5}},
+            Task.WEBHOOK_SWEEP: {"task": Task.WEBHOOK_SWEEP,
+                                 "schedule": s.webhook_sweep_interval,
+                                 "options": {"queue": "maintenance",
+                                             "expires": s.webhook_sweep_interval * 5}},
+            Task.RETRIEVAL_SWEEP: {"task": Task.RETRIEVAL_SWEEP,
+                                   "schedule": max(s.sweep_interval,
+                                                   s.retrieval_requeue_seconds / 4),
+                                   "options": {"queue": "maintenance"}},
+            Task.BATCH_FEED: {"task": Task.BATCH_FEED, "schedule": s.batch_feed_interval,
+                              "options": {"queue": "maintenance",
+                                          "expires": s.batch_feed_interval * 5}},
+            Task.FILES_SWEEP: {"task": Task.FILES_SWEEP, "schedule": s.file_sweep_interval,
                                "options": {"queue": "maintenance",
-                                           "expires": s.webhook_sweep_interval * 5}},
-            "retrieval.sweep": {"task": "retrieval.sweep",
-                                "schedule": max(s.sweep_interval, s.retrieval_requeue_seconds / 4),
-                                "options": {"queue": "maintenance"}},
-            "batches.feed": {"task": "batches.feed", "schedule": s.batch_feed_interval,
-                             "options": {"queue": "maintenance",
-                                         "expires": s.batch_feed_interval * 5}},
-            "files.sweep": {"task": "files.sweep", "schedule": s.file_sweep_interval,
-                            "options": {"queue": "maintenance",
-                                        "expires": s.file_sweep_interval * 5}},
+                                           "expires": s.file_sweep_interval * 5}},
         },
     )
     return app

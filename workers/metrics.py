@@ -14,6 +14,7 @@ from typing import Any
 from celery.signals import task_postrun, task_prerun
 
 from orchestrator.buffered import Buffered
+from orchestrator.jobs import Task
 from orchestrator.metrics import STEP_BUCKETS, STEP_KEY, bucket_field
 from orchestrator.redis_client import get_redis
 
@@ -43,7 +44,7 @@ def record_step(seconds: float) -> None:
 
 @task_prerun.connect
 def _start(task_id: str | None = None, task: Any = None, **_: Any) -> None:
-    if task_id and getattr(task, "name", None) == "runs.advance":
+    if task_id and getattr(task, "name", None) == Task.ADVANCE:
         _started[task_id] = time.perf_counter()
 
 

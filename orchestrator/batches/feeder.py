@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from orchestrator import jobs
 from orchestrator.batches import counts as q
 from orchestrator.batches.cas import cas, move
 from orchestrator.batches.status import LIVE, BatchStatus
 from orchestrator.config import get_settings
 from orchestrator.db import deferred_inserts, inserts_now, unit_of_work
+from orchestrator.engine.schedule import advance_in
 from orchestrator.engine.status import RunStatus
 from orchestrator.errors import APIError
 from orchestrator.faces.assistants.batch_output import write_files
@@ -83,7 +83,7 @@ def _feed(session: Session, batch: BatchRecord, report: FeedReport) -> None:
         return
     # First steps of batch runs wait in their own queue: workers take from `runs` and `batch`
     # in turn, so an interactive run never queues behind the batch's backlog.
-    jobs.route(session, "runs.advance", BATCH_QUEUE)
+    advance_in(session, BATCH_QUEUE)
     # The chunk's threads, messages and runs go in one INSERT per table, not three per line.
     with deferred_inserts(session):
         for req in todo:

@@ -14,6 +14,7 @@ from orchestrator.faces.assistants.schemas.batch import CreateBatch
 from orchestrator.faces.assistants.services import files
 from orchestrator.faces.assistants.services.common import get_owned
 from orchestrator.ids import new_id
+from orchestrator.jobs import Task
 from orchestrator.models import BatchRecord, BatchRequestRecord
 from orchestrator.models.base import now
 from orchestrator.storage import get_store
@@ -65,7 +66,7 @@ def create(session: Session, tenant: str, body: CreateBatch) -> BatchRecord:
                              insert_lines, INSERT_CHUNK)
     session.add(batch)
     session.flush()
-    jobs.enqueue(session, "batches.feed")
+    jobs.enqueue(session, Task.BATCH_FEED)
     return batch
 
 
@@ -79,7 +80,7 @@ def cancel(session: Session, tenant: str, batch_id: str) -> BatchRecord:
         if status not in CANCELLABLE:
             raise InvalidRequest(f"Cannot cancel a batch with status '{batch.status}'.")
         if move(session, batch, BatchStatus.CANCELLING, cancelling_at=now()):
-            jobs.enqueue(session, "batches.feed")
+            jobs.enqueue(session, Task.BATCH_FEED)
             return batch
         session.refresh(batch)
     raise InvalidRequest("The batch is changing too fast to cancel; try again.")

@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.engine.cas import cas, move
+from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus
 from orchestrator.engine.terminal import finish_cancel, load
 from orchestrator.models import RunRecord
@@ -73,7 +73,7 @@ def hand_back(session: Session, run: RunRecord, owner: str) -> bool:
     delay = backoff(run.attempts + 1)
     if not cas(session, run, {"lease_expires_at": time.time() + delay}, owner):
         return False
-    jobs.enqueue(session, "runs.advance", run.id, countdown=delay)
+    advance_later(session, run, countdown=delay)
     return True
 
 

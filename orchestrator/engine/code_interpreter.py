@@ -23,9 +23,11 @@ from orchestrator.db import after_commit
 from orchestrator.engine.cas import cas
 from orchestrator.engine.events import CREATED, MessageChanged, StepChanged, StepOutputs, emit
 from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
+from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus, StepStatus
 from orchestrator.engine.terminal import fail, finish_cancel, load
 from orchestrator.faces.assistants.services.files import save_file
+from orchestrator.jobs import Task
 from orchestrator.models import (
     AssistantRecord,
     FileRecord,
@@ -40,7 +42,7 @@ from orchestrator.storage import get_store
 
 NAME = "code_interpreter"
 STORE = "code_interpreter_store"  # session.info: the blob store to write outputs with
-CALLBACK = "runs.sandbox_done"
+CALLBACK = Task.SANDBOX_DONE
 SANDBOX_PATH = re.compile(r"sandbox:(/mnt/data/[^\s)\]\"'`]+)")
 
 
@@ -116,8 +118,8 @@ def send_job(session: Session, run: RunRecord, step: RunStepRecord) -> None:
         raw = redis.get(_route_key(run))
         route = raw.decode() if isinstance(raw, bytes) else raw
         queue = route if route and redis.exists(alive_key(route)) else None
-        jobs.producer().send_task("sandbox.execute", args=[payload],
-                                  queue=queue or jobs.QUEUES["sandbox.execute"])
+        jobs.producer().send_task(Task.SANDBOX_EXECUTE, args=[payload],
+                                  queue=queue or jobs.QUEUES[Task.SANDBOX_EXECUTE])
 
     after_commit(session, send)
 
@@ -305,7 +307,7 @@ def record_results(session: Session, run_id: str, step_id: str,
     session.flush()
     emit(session, StepOutputs(run, step))  # the outputs (logs, images), then the completed step
     _emit_step(session, run, step, StepStatus.COMPLETED)
-    jobs.enqueue(session, "runs.advance", run.id)
+    advance_later(session, run)
     return "recorded"
 
 

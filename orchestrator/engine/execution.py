@@ -8,13 +8,12 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
-from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.db import insert
 from orchestrator.engine import code_interpreter
 from orchestrator.engine import file_search as search_tool
 from orchestrator.engine.attempts import backoff, charge, spent, spent_message
-from orchestrator.engine.cas import RUNS, cas, move
+from orchestrator.engine.cas import cas, move, move_id
 from orchestrator.engine.events import (
     CREATED,
     MessageAnnotated,
@@ -25,6 +24,7 @@ from orchestrator.engine.events import (
 )
 from orchestrator.engine.outcome import ModelOutcome, StepIds
 from orchestrator.engine.prompt import BUILTIN_FUNCTIONS
+from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import TERMINAL, RunStatus, StepStatus
 from orchestrator.engine.terminal import fail, finish_cancel, load
 from orchestrator.ids import new_id
@@ -46,24 +46,6 @@ def new_step_ids() -> StepIds:
     return StepIds(new_id("step"), new_id("message"), new_id("step"))
 
 
-# queued -> in_progress under a lease in one statement that returns the run (built once).
-CLAIM_QUEUED = select(RunRecord).from_statement(update(RUNS).where(
-    RUNS.c.id == bindparam("run_id"), RUNS.c.status == RunStatus.QUEUED.value,
-).values(
-    status=RunStatus.IN_PROGRESS.value, version=RUNS.c.version + 1,
-    started_at=bindparam("started_at"), lease_owner=bindparam("owner"),
-    lease_expires_at=bindparam("lease_until"), updated_at=bindparam("updated_at"),
-).returning(*RUNS.c))
-
-
-def _claim_queued(session: Session, run_id: str, owner: str,
-                  lease_until: float) -> RunRecord | None:
-    """queued -> in_progress under our lease (UPDATE … RETURNING the run), or None."""
-    return session.scalars(CLAIM_QUEUED, {
-        "run_id": run_id, "started_at": now(), "owner": owner, "lease_until": lease_until,
-        "updated_at": time.time()}).first()
-
-
 def claim(session: Session, run_id: str, owner: str) -> RunRecord | None:
     """Take the run's next step under a lease, or None when there is nothing for us to do.
 
@@ -71,7 +53,8 @@ def claim(session: Session, run_id: str, owner: str) -> RunRecord | None:
     is read first and handled by its status.
     """
     lease_until = time.time() + get_settings().lease_seconds
-    run = _claim_queued(session, run_id, owner, lease_until)
+    run = move_id(session, run_id, RunStatus.QUEUED, RunStatus.IN_PROGRESS, started_at=now(),
+                  lease_owner=owner, lease_expires_at=lease_until)
     if run is not None:
         emit(session, RunChanged(run, RunStatus.IN_PROGRESS))
         return run
@@ -127,7 +110,7 @@ def schedule_retry(session: Session, run: RunRecord, owner: str, code: str, mess
     if not cas(session, run, {"attempts": attempts, "lease_owner": None,
                               "lease_expires_at": time.time() + delay}, owner):
         return False
-    jobs.enqueue(session, "runs.advance", run.id, countdown=delay)
+    advance_later(session, run, countdown=delay)
     return True
 
 

@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.engine import search_scope as scope
 from orchestrator.engine.cas import cas, move
 from orchestrator.engine.events import CREATED, RunChanged, StepChanged, emit
 from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
+from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus, StepStatus
 from orchestrator.faces.assistants.services.store_search import filenames
 from orchestrator.faces.assistants.services.vector_stores import touch_ids
@@ -134,7 +134,7 @@ def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOu
     if event is not None:
         emit(session, RunChanged(run, event))
     else:
-        jobs.enqueue(session, "runs.advance", run.id)
+        advance_later(session, run)
     return True
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from orchestrator import jobs
 from orchestrator.db import insert
 from orchestrator.engine.cas import move
 from orchestrator.engine.events import CREATED, RunChanged, StepChanged, emit
 from orchestrator.engine.lock import active_run
+from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus, StepStatus
 from orchestrator.errors import InvalidRequest
 from orchestrator.models import RunRecord, RunStepRecord
@@ -41,7 +41,7 @@ def announce(session: Session, run: RunRecord) -> None:
     """The inserted run's created and queued events, and its first step scheduled."""
     emit(session, RunChanged(run, CREATED))
     emit(session, RunChanged(run, RunStatus.QUEUED))
-    jobs.enqueue(session, "runs.advance", run.id)
+    advance_later(session, run)
 
 
 def request_cancel(session: Session, run: RunRecord) -> bool:
@@ -50,7 +50,7 @@ def request_cancel(session: Session, run: RunRecord) -> bool:
     if event is None:
         return False
     emit(session, RunChanged(run, event))
-    jobs.enqueue(session, "runs.advance", run.id)
+    advance_later(session, run)
     return True
 
 
@@ -73,5 +73,5 @@ def accept_outputs(session: Session, run: RunRecord, step: RunStepRecord,
     session.flush()
     emit(session, StepChanged(run, step, StepStatus.COMPLETED))
     emit(session, RunChanged(run, event))
-    jobs.enqueue(session, "runs.advance", run.id)
+    advance_later(session, run)
     return True

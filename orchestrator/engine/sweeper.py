@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.engine.cas import cas
+from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus
 from orchestrator.engine.terminal import expire
 from orchestrator.models import EventRecord, RunRecord
@@ -48,7 +48,7 @@ def _touch_and_send(session: Session, runs: list[RunRecord], report: SweepReport
     for run in runs:
         # The CAS bumps updated_at, so the same orphan is not re-sent on every sweep.
         if cas(session, run, {}):
-            jobs.enqueue(session, "runs.advance", run.id)
+            advance_later(session, run)
             report.requeued += 1
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from orchestrator import jobs
 from orchestrator.config import get_settings
+from orchestrator.jobs import Task
 from orchestrator.models import VectorStoreFileRecord
 
 BATCH = 200
@@ -30,6 +31,6 @@ def requeue_stale(session: Session) -> int:
             col(VectorStoreFileRecord.status) == "in_progress",
         ).values(updated_at=time.time()).execution_options(synchronize_session=False))
         if bumped.rowcount == 1:
-            jobs.enqueue(session, "retrieval.ingest", store_id, file_id)
+            jobs.enqueue(session, Task.RETRIEVAL_INGEST, store_id, file_id)
             sent += 1
     return sent

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
+from orchestrator.jobs import Task
 from orchestrator.models import WebhookAttemptRecord, WebhookDeliveryRecord, WebhookEndpointRecord
 from orchestrator.models.base import now
 from orchestrator.webhooks import sender
@@ -197,5 +198,5 @@ def sweep(session: Session) -> int:
             col(WebhookDeliveryRecord.id).in_(list(due))).values(
             dispatched_at=t).execution_options(synchronize_session=False))
         for delivery_id in due:
-            jobs.enqueue(session, "webhooks.deliver", delivery_id)
+            jobs.enqueue(session, Task.WEBHOOK_DELIVER, delivery_id)
     return len(due)

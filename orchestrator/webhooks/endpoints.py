@@ -18,6 +18,7 @@ from orchestrator.faces.assistants.schemas.webhook import (
 from orchestrator.faces.assistants.services.common import get_owned
 from orchestrator.faces.assistants.webhook_events import EVENTS
 from orchestrator.ids import new_id
+from orchestrator.jobs import Task
 from orchestrator.models import (
     WebhookAttemptRecord,
     WebhookDeliveryRecord,
@@ -174,5 +175,5 @@ def replay(session: Session, tenant: str, endpoint_id: str | None,
                               "dispatched_at": t, "delivered_at": None,
                               "retry_until": t + get_settings().webhook_retry_window}):
         raise InvalidRequest(f"Delivery {delivery_id} changed meanwhile; try again.")
-    jobs.enqueue(session, "webhooks.deliver", rec.id)
+    jobs.enqueue(session, Task.WEBHOOK_DELIVER, rec.id)
     return rec

@@ -14,6 +14,7 @@ from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.errors import InvalidRequest
 from orchestrator.ids import new_id
+from orchestrator.jobs import Task
 from orchestrator.models import (
     RunRecord,
     RunWebhookRecord,
@@ -73,7 +74,7 @@ def new_delivery(session: Session, tenant: str, event_id: str, event: str, body:
         run_id=run_id, event_id=event_id, event_type=event, body=body, next_attempt_at=t,
         dispatched_at=t, retry_until=t + get_settings().webhook_retry_window)
     session.add(row)
-    jobs.enqueue(session, "webhooks.deliver", row.id)
+    jobs.enqueue(session, Task.WEBHOOK_DELIVER, row.id)
     return row
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from orchestrator.engine import edge_log
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("ORCH_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -84,7 +86,8 @@ class ApiServer:
 def server_env(database_url: str, data_dir: Path, keys: list[str],
                **extra: str) -> dict[str, str]:
     """The environment a server process of ours runs with."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCH_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ORCH_") or k == edge_log.ENV}  # edges recorded suite-wide
     env.update({
         "ORCH_DATABASE_URL": database_url,
         "ORCH_REDIS_URL": REDIS_URL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from orchestrator import jobs
 from orchestrator.batches.feeder import tick
 from orchestrator.config import get_settings
+from orchestrator.jobs import Task
 from orchestrator.redis_client import get_redis
 from workers.celery_app import app
 from workers.leader import single_leader
@@ -23,7 +24,7 @@ def _plan_follow_up(countdown: float) -> bool:
     return bool(get_redis().set(FOLLOW_UP_KEY, 1, nx=True, px=int((countdown + 2) * 1000)))
 
 
-@app.task(name="batches.feed", queue="maintenance")
+@app.task(name=Task.BATCH_FEED, queue="maintenance")
 def feed(follow_up: bool = False) -> str:
     """Feed, cancel and finalize live batches (one feeder at a time)."""
     interval = get_settings().batch_feed_interval
@@ -31,7 +32,7 @@ def feed(follow_up: bool = False) -> str:
         get_redis().delete(FOLLOW_UP_KEY)
     # Short: a killed feeder's lock must not stall every batch for long; a tick that outlives
     # it meets a second feeder only at the cursor's compare-and-set.
-    with single_leader("batches.feed", max(LOCK_SECONDS, interval * 5)) as leader:
+    with single_leader(Task.BATCH_FEED, max(LOCK_SECONDS, interval * 5)) as leader:
         if not leader:
             return "another feeder is running"
         r = tick()
@@ -39,6 +40,6 @@ def feed(follow_up: bool = False) -> str:
         # for more lines, and the last one ends the batch now rather than up to a tick later.
         countdown = min(interval, FOLLOW_UP_SECONDS)
         if r.live and _plan_follow_up(countdown):  # a batch that was fed is live
-            jobs.send("batches.feed", True, countdown=countdown)
+            jobs.send(Task.BATCH_FEED, True, countdown=countdown)
         return (f"fed={r.fed} refused={r.refused} cancelled={r.cancelled} "
                 f"finished={r.finished} live={r.live}")

@@ -6,10 +6,11 @@ from typing import Any
 
 from orchestrator.engine import code_interpreter, sandbox_record
 from orchestrator.engine.attempts import guarded
+from orchestrator.jobs import Task
 from workers.celery_app import app
 
 
-@app.task(name="runs.sandbox_done", queue="runs")
+@app.task(name=Task.SANDBOX_DONE, queue="runs")
 def sandbox_done(run_id: str, step_id: str, results: list[dict[str, Any]],
                  route: str | None = None) -> str:
     """Record the outputs of step `step_id` of run `run_id`, then advance the run (a failure

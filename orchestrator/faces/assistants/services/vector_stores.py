@@ -23,6 +23,7 @@ from orchestrator.faces.assistants.schemas.vector_store import (
 from orchestrator.faces.assistants.services.common import get_owned
 from orchestrator.faces.assistants.services.files import require_files
 from orchestrator.ids import new_id
+from orchestrator.jobs import Task
 from orchestrator.models import (
     VectorStoreFileBatchRecord,
     VectorStoreFileRecord,
@@ -165,7 +166,7 @@ def add_file(session: Session, store: VectorStoreRecord, file_id: str,
     row.updated_at = time.time()
     session.add(row)
     session.flush()
-    jobs.enqueue(session, "retrieval.ingest", store.id, file_id)
+    jobs.enqueue(session, Task.RETRIEVAL_INGEST, store.id, file_id)
     return row
 
 
