@@ -25,7 +25,6 @@ from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
 from orchestrator.engine.status import RunStatus, StepStatus
 from orchestrator.faces.assistants.mappers import run as run_wire
 from orchestrator.faces.assistants.mappers.message import message as message_wire
-from orchestrator.faces.assistants.services.files import save_file
 from orchestrator.models import (
     AssistantRecord,
     FileRecord,
@@ -37,6 +36,7 @@ from orchestrator.models import (
 from orchestrator.models.base import now
 from orchestrator.redis_client import get_redis
 from orchestrator.storage import get_store
+from orchestrator.storage.files import save_file
 from orchestrator.streaming.outbox import emit
 
 NAME = "code_interpreter"

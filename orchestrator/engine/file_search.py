@@ -20,11 +20,10 @@ from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
 from orchestrator.engine.status import RunStatus, StepStatus
 from orchestrator.faces.assistants.mappers import run as run_wire
 from orchestrator.faces.assistants.services.runs import emit_run
-from orchestrator.faces.assistants.services.store_search import filenames
-from orchestrator.faces.assistants.services.vector_stores import touch_ids
 from orchestrator.models import RunRecord, RunStepRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import index
+from orchestrator.retrieval.stores import filenames, touch_ids
 from orchestrator.streaming.outbox import emit
 
 SEARCH_TOOLS = frozenset({"file_search", "retrieval"})
