@@ -22,13 +22,15 @@ from celery import Celery
 from celery.signals import after_setup_logger, worker_process_init
 from kombu import Queue
 
+from orchestrator import wiring
 from orchestrator.config import get_settings
 
 QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 
 
 def make_app() -> Celery:
-    """Build the Celery app from Settings."""
+    """Build the Celery app from Settings (and plug the faces into the neutral packages)."""
+    wiring.install()
     s = get_settings()
     app = Celery("orchestrator", broker=s.redis_url, include=[
         "workers.tasks.runs", "workers.tasks.webhooks", "workers.tasks.retrieval",

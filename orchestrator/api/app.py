@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from orchestrator import wiring
 from orchestrator.api import errors
 from orchestrator.api.idempotency import IdempotencyMiddleware
 from orchestrator.api.routes import health, inspector, metrics
@@ -15,7 +16,8 @@ FACES = {"assistants": ASSISTANTS}
 
 
 def create_app() -> FastAPI:
-    """Build the app."""
+    """Build the app (and plug the faces into batches and the other neutral packages)."""
+    wiring.install()
     app = FastAPI(
         title="Assistants Orchestrator",
         version="0.1.0",

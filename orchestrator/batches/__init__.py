@@ -1,1 +1,5 @@
-"""Batches of runs (OpenAI Batch API shape): input validation, admission-controlled feed, output."""
+"""Batches of runs (OpenAI Batch API shape): input validation, admission-controlled feed, output.
+
+Face-neutral: each endpoint's lines are checked, started and rendered by the handler its face
+registers (batches.lines, through orchestrator.wiring.install).
+"""

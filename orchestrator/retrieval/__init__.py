@@ -1,1 +1,1 @@
-"""Retrieval: parsing, chunking, indexing and search of files, and the file_search run tool."""
+"""Retrieval: parsing, chunking, indexing and search of files, and vector-store records."""
