@@ -15,7 +15,6 @@ from orchestrator.engine.status import STREAM_END
 from orchestrator.engine.transitions import event_name
 from orchestrator.errors import InvalidRequest
 from orchestrator.faces.assistants.mappers import run as run_wire
-from orchestrator.faces.assistants.schemas.common import Version
 from orchestrator.ids import new_id
 from orchestrator.models import (
     RunRecord,
@@ -24,6 +23,7 @@ from orchestrator.models import (
     WebhookEndpointRecord,
 )
 from orchestrator.models.base import now
+from orchestrator.models.webhook import ApiVersion as Version
 from orchestrator.streaming.outbox import new_event_id
 from orchestrator.webhooks.guard import UnsafeTarget, validate
 from orchestrator.webhooks.secrets import run_secret
