@@ -91,13 +91,13 @@ def run_backend(backend: str, books: dict[str, list[str]], args: argparse.Namesp
         os.environ.update(ORCH_DATABASE_URL=url, ORCH_DATA_DIR=str(workdir / "data"))
         from orchestrator.config import get_settings
         from orchestrator.db import get_engine, unit_of_work
-        from orchestrator.faces.assistants.services.files import save_file
         from orchestrator.migrate import upgrade
         from orchestrator.models import VectorStoreFileRecord, VectorStoreRecord
         from orchestrator.retrieval import embeddings
         from orchestrator.retrieval.index import search
         from orchestrator.retrieval.ingest import ingest
         from orchestrator.storage import factory
+        from orchestrator.storage.files import save_file
 
         get_settings.cache_clear()
         get_engine.cache_clear()

@@ -33,7 +33,7 @@ QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 
 
 def make_app() -> Celery:
-    """Build the Celery app from Settings (and connect the faces' listeners to the engine)."""
+    """Build the Celery app from Settings (with the faces plugged into the engine and batches)."""
     wiring.install()
     s = get_settings()
     app = Celery("orchestrator", broker=s.redis_url, include=[

@@ -17,7 +17,7 @@ FACES = {"assistants": ASSISTANTS}
 
 
 def create_app() -> FastAPI:
-    """Build the app."""
+    """Build the app (with the faces plugged into the engine and the neutral packages)."""
     wiring.install()
     app = FastAPI(
         title="Assistants Orchestrator",

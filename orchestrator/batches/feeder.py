@@ -16,15 +16,14 @@ from sqlmodel import Session, col, select
 
 from orchestrator.batches import counts as q
 from orchestrator.batches.cas import cas, move
+from orchestrator.batches.lines import LineHandler, handler
+from orchestrator.batches.output import write_files
 from orchestrator.batches.status import LIVE, BatchStatus
 from orchestrator.config import get_settings
-from orchestrator.db import deferred_inserts, inserts_now, unit_of_work
+from orchestrator.db import deferred_inserts, unit_of_work
 from orchestrator.engine.schedule import advance_in
 from orchestrator.engine.status import RunStatus
 from orchestrator.errors import APIError
-from orchestrator.faces.assistants.batch_output import write_files
-from orchestrator.faces.assistants.schemas.run import CreateRun, CreateThreadAndRun
-from orchestrator.faces.assistants.services import runs
 from orchestrator.models import BatchRecord, BatchRequestRecord
 from orchestrator.models.base import now
 
@@ -56,19 +55,12 @@ class LostRace(Exception):
     """Another feeder moved the batch first: roll this chunk back."""
 
 
-def _start(session: Session, req: BatchRequestRecord, tenant: str) -> str:
-    """Create the run of one line through the run service; its id."""
+def _start(session: Session, lines: LineHandler, req: BatchRequestRecord, tenant: str) -> str:
+    """Create the run of one line through its endpoint's handler; its id."""
     try:
-        if req.thread_id:  # an existing thread may have an active run: insert now, to see it
-            with inserts_now(session):
-                run = runs.create(session, tenant, "v2", req.thread_id,
-                                  CreateRun.model_validate(req.body))
-        else:
-            _thread, run = runs.create_thread_and_run(session, tenant, "v2",
-                                                      CreateThreadAndRun.model_validate(req.body))
+        return lines.start(session, tenant, req)
     except APIError as exc:
         raise LineRefused(int(req.seq or 0), exc) from None
-    return run.id
 
 
 def _feed(session: Session, batch: BatchRecord, report: FeedReport) -> None:
@@ -84,11 +76,12 @@ def _feed(session: Session, batch: BatchRecord, report: FeedReport) -> None:
     # First steps of batch runs wait in their own queue: workers take from `runs` and `batch`
     # in turn, so an interactive run never queues behind the batch's backlog.
     advance_in(session, BATCH_QUEUE)
+    lines = handler(batch.endpoint)
     # The chunk's threads, messages and runs go in one INSERT per table, not three per line.
     with deferred_inserts(session):
         for req in todo:
             if req.run_id is None and req.error is None:
-                req.run_id = _start(session, req, batch.tenant)
+                req.run_id = _start(session, lines, req, batch.tenant)
                 session.add(req)
                 report.fed += 1
     session.flush()
@@ -113,10 +106,11 @@ def _refuse(seq: int, error: APIError) -> None:
 def _cancel_runs(session: Session, batch: BatchRecord, report: FeedReport) -> int:
     """Ask the batch's unfinished runs to stop; how many are still active."""
     active = q.active_runs(session, batch.id, CANCEL_CHUNK)
+    lines = handler(batch.endpoint)
     for run in active:
         if run.status != RunStatus.CANCELLING.value:
             try:
-                runs.cancel(session, run.tenant, run.thread_id, run.id)
+                lines.cancel(session, run)
                 report.cancelled += 1
             except APIError:  # it ended meanwhile
                 pass

@@ -1,35 +1,24 @@
-"""Validate a batch input file up front: every line or a 400 naming the first bad one."""
+"""Validate a batch input file up front: every line or a 400 naming the first bad one.
+
+The line's envelope (JSON, custom_id, method) is checked here; its url and body by the
+endpoint's handler (batches.lines).
+"""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from orchestrator import surrogates
+from orchestrator.batches.lines import Line, LineHandler
 from orchestrator.errors import InvalidRequest
-from orchestrator.faces.assistants.schemas.run import CreateRun, CreateThreadAndRun
-from orchestrator.models import AssistantRecord, ThreadRecord
 
-ENDPOINT = "/v1/threads/runs"
-THREAD_URL = re.compile(r"^/v1/threads/([A-Za-z0-9_-]{1,64})/runs$")
 MAX_CUSTOM_ID = 512
 LOOKUP_CHUNK = 500
-
-
-@dataclass
-class Line:
-    """One valid input line."""
-
-    line: int
-    custom_id: str
-    thread_id: str | None
-    body: dict[str, Any]
 
 
 def bad_line(line: int, message: str) -> InvalidRequest:
@@ -53,14 +42,16 @@ def lines_of(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
         yield number + 1, rest
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
+    """The first problem pydantic found in a line's body, as `body.<where>: <message>`."""
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err.get("loc", ()))
     return f"body.{where}: {err.get('msg')}" if where else f"body: {err.get('msg')}"
 
 
-def parse_line(number: int, raw: bytes, seen: set[str]) -> Line:
-    """Check one line's shape: JSON object, unique custom_id, POST, url, a valid run body."""
+def parse_line(number: int, raw: bytes, seen: set[str], handler: LineHandler) -> Line:
+    """Check one line's shape: JSON object, unique custom_id, POST, then (by the endpoint's
+    handler) its url and a valid body."""
     try:
         item = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -81,21 +72,12 @@ def parse_line(number: int, raw: bytes, seen: set[str]) -> Line:
     seen.add(custom_id)
     if item.get("method") != "POST":
         raise bad_line(number, "'method' must be 'POST'.")
-    url = item.get("url")
-    match = THREAD_URL.match(url) if isinstance(url, str) else None
-    if url != ENDPOINT and match is None:
-        raise bad_line(number, f"'url' must be '{ENDPOINT}' or '/v1/threads/{{thread_id}}/runs'"
-                               f" for endpoint '{ENDPOINT}', got {json.dumps(url)}.")
+    thread_id = handler.target(number, item.get("url"))
     body = item.get("body")
     if not isinstance(body, dict):
         raise bad_line(number, "'body' must be a JSON object.")
-    try:
-        spec = (CreateRun if match else CreateThreadAndRun).model_validate(body)
-    except ValidationError as exc:
-        raise bad_line(number, _first_error(exc)) from None
-    if spec.stream:
-        raise bad_line(number, "body.stream: streaming is not available in a batch.")
-    return Line(number, custom_id, match.group(1) if match else None, body)
+    handler.check(number, body, thread_id)
+    return Line(number, custom_id, thread_id, body)
 
 
 def _missing(session: Session, model: Any, tenant: str, ids: set[str]) -> set[str]:
@@ -108,23 +90,21 @@ def _missing(session: Session, model: Any, tenant: str, ids: set[str]) -> set[st
     return ids - found
 
 
-def parse_file(session: Session, tenant: str, chunks: Iterable[bytes],
+def parse_file(session: Session, tenant: str, handler: LineHandler, chunks: Iterable[bytes],
                sink: Callable[[list[Line]], None], chunk: int = 1000) -> int:
     """Validate every line, handing them to `sink` in chunks as they come; the line count.
 
     Memory stays proportional to the distinct ids, not to the file: the caller inserts each
-    chunk, and a later bad line (or an unknown assistant / thread) rolls all of it back.
+    chunk, and a later bad line (or an unknown object a line names) rolls all of it back.
     """
     seen: set[str] = set()
-    assistants: dict[str, int] = {}  # id -> first line naming it
-    threads: dict[str, int] = {}
+    named: dict[tuple[Any, str], dict[str, int]] = {}  # (model, noun) -> id -> first line
     pending: list[Line] = []
     count = 0
     for number, raw in lines_of(chunks):
-        line = parse_line(number, raw, seen)
-        assistants.setdefault(line.body["assistant_id"], line.line)
-        if line.thread_id:
-            threads.setdefault(line.thread_id, line.line)
+        line = parse_line(number, raw, seen, handler)
+        for model, noun, object_id in handler.references(line):
+            named.setdefault((model, noun), {}).setdefault(object_id, line.line)
         pending.append(line)
         count += 1
         if len(pending) >= chunk:
@@ -135,10 +115,9 @@ def parse_file(session: Session, tenant: str, chunks: Iterable[bytes],
                              code="invalid_batch_input")
     if pending:
         sink(pending)
-    problems = [(assistants[a], f"No assistant found with id '{a}'.")
-                for a in _missing(session, AssistantRecord, tenant, set(assistants))]
-    problems += [(threads[t], f"No thread found with id '{t}'.")
-                 for t in _missing(session, ThreadRecord, tenant, set(threads))]
+    problems = [(first[i], f"No {noun} found with id '{i}'.")
+                for (model, noun), first in named.items()
+                for i in _missing(session, model, tenant, set(first))]
     if problems:
         raise bad_line(*min(problems))
     return count

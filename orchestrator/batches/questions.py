@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.batches.parse import ENDPOINT
+URL = "/v1/threads/runs"  # every question starts a thread and its run
 
 
 class QuestionsError(ValueError):
@@ -25,7 +25,7 @@ class Question:
 
 
 def _line(custom_id: str, assistant_id: str, question: str) -> dict[str, Any]:
-    return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT,
+    return {"custom_id": custom_id, "method": "POST", "url": URL,
             "body": {"assistant_id": assistant_id,
                      "thread": {"messages": [{"role": "user", "content": question}]}}}
 

@@ -1,22 +1,21 @@
-"""Batches, API side: create (validate every line, record them), retrieve, cancel."""
+"""Batches, API side, face-neutral: create from plain values (every line checked), get, cancel."""
 
 from __future__ import annotations
 
 from sqlalchemy import insert
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from orchestrator import jobs
 from orchestrator.batches.cas import move
-from orchestrator.batches.parse import ENDPOINT, Line, parse_file
+from orchestrator.batches.lines import Line, find, handlers
+from orchestrator.batches.parse import parse_file
 from orchestrator.batches.status import CANCELLABLE, BatchStatus
 from orchestrator.errors import InvalidRequest, NotFound
-from orchestrator.faces.assistants.schemas.batch import CreateBatch
-from orchestrator.faces.assistants.services import files
-from orchestrator.faces.assistants.services.common import get_owned
 from orchestrator.ids import new_id
 from orchestrator.jobs import Task
-from orchestrator.models import BatchRecord, BatchRequestRecord
+from orchestrator.models import BatchRecord, BatchRequestRecord, FileRecord
 from orchestrator.models.base import now
+from orchestrator.records import get_owned
 from orchestrator.storage import get_store
 
 WINDOWS = {"24h": 24 * 3600}
@@ -32,27 +31,32 @@ def get(session: Session, tenant: str, batch_id: str) -> BatchRecord:
         raise NotFound(f"No batch found with id '{batch_id}'.", param="batch_id") from None
 
 
-def create(session: Session, tenant: str, body: CreateBatch) -> BatchRecord:
+def _served() -> str:
+    """The endpoints batches may name, for the 400 on another one."""
+    return ", ".join(f"'{h.endpoint}'" + (f" ({h.note})" if h.note else "") for h in handlers())
+
+
+def create(session: Session, tenant: str, *, input_file_id: str, endpoint: str,
+           completion_window: str, metadata: dict[str, str] | None) -> BatchRecord:
     """Validate the whole input file, then record the batch and its lines (nothing runs yet)."""
-    if body.endpoint != ENDPOINT:
-        raise InvalidRequest(f"Invalid 'endpoint': '{body.endpoint}'. This server runs batches"
-                             f" of '{ENDPOINT}' (lines may name '/v1/threads/{{thread_id}}/runs').",
-                             param="endpoint")
-    try:
-        source = files.get(session, tenant, body.input_file_id)
-    except NotFound:
-        raise InvalidRequest(f"No such File object: {body.input_file_id}",
-                             param="input_file_id") from None
+    served_by = find(endpoint)
+    if served_by is None:
+        raise InvalidRequest(f"Invalid 'endpoint': '{endpoint}'. This server runs batches"
+                             f" of {_served()}.", param="endpoint")
+    source = session.exec(select(FileRecord).where(
+        FileRecord.id == input_file_id, FileRecord.tenant == tenant)).first()
+    if source is None:
+        raise InvalidRequest(f"No such File object: {input_file_id}", param="input_file_id")
     if source.purpose != "batch":
         raise InvalidRequest(f"File {source.id} has purpose '{source.purpose}'; a batch input"
                              " file must be uploaded with purpose 'batch'.",
                              param="input_file_id")
     created = now()
     batch = BatchRecord(
-        id=new_id("batch"), tenant=tenant, created_at=created, endpoint=body.endpoint,
-        input_file_id=source.id, completion_window=body.completion_window,
-        status=BatchStatus.VALIDATING.value, meta=body.metadata,
-        expires_at=created + WINDOWS[body.completion_window])
+        id=new_id("batch"), tenant=tenant, created_at=created, endpoint=endpoint,
+        input_file_id=source.id, completion_window=completion_window,
+        status=BatchStatus.VALIDATING.value, meta=metadata,
+        expires_at=created + WINDOWS[completion_window])
     session.add(batch)
     session.flush()
 
@@ -62,7 +66,7 @@ def create(session: Session, tenant: str, body: CreateBatch) -> BatchRecord:
              "thread_id": ln.thread_id, "body": ln.body} for ln in lines])
 
     # Any bad line raises: the unit of work rolls back the batch and every line inserted.
-    batch.total = parse_file(session, tenant, get_store().reader(source.storage_key),
+    batch.total = parse_file(session, tenant, served_by, get_store().reader(source.storage_key),
                              insert_lines, INSERT_CHUNK)
     session.add(batch)
     session.flush()

@@ -26,7 +26,6 @@ from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
 from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus, StepStatus
 from orchestrator.engine.terminal import fail, finish_cancel, load
-from orchestrator.faces.assistants.services.files import save_file
 from orchestrator.jobs import Task
 from orchestrator.models import (
     AssistantRecord,
@@ -39,6 +38,7 @@ from orchestrator.models import (
 from orchestrator.models.base import now
 from orchestrator.redis_client import get_redis
 from orchestrator.storage import get_store
+from orchestrator.storage.files import save_file
 
 NAME = "code_interpreter"
 STORE = "code_interpreter_store"  # session.info: the blob store to write outputs with

@@ -19,11 +19,10 @@ from orchestrator.engine.events import CREATED, RunChanged, StepChanged, emit
 from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
 from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus, StepStatus
-from orchestrator.faces.assistants.services.store_search import filenames
-from orchestrator.faces.assistants.services.vector_stores import touch_ids
 from orchestrator.models import RunRecord, RunStepRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import index
+from orchestrator.retrieval.stores import filenames, touch_ids
 
 SEARCH_TOOLS = frozenset({"file_search", "retrieval"})
 OTHER_BUILTINS = frozenset({"code_interpreter"})  # runs.prompt.BUILTIN_FUNCTIONS but ours

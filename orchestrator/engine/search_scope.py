@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from orchestrator.db import unit_of_work
-from orchestrator.faces.assistants.mappers.message import file_ids_for_v1
-from orchestrator.faces.assistants.services.store_links import add_v1_files, store_ids
-from orchestrator.faces.assistants.services.vector_stores import expired
 from orchestrator.models import (
     AssistantRecord,
     MessageRecord,
@@ -19,7 +16,9 @@ from orchestrator.models import (
     VectorStoreFileRecord,
     VectorStoreRecord,
 )
+from orchestrator.models.message import attachment_file_ids
 from orchestrator.retrieval.ingest import ingest
+from orchestrator.retrieval.stores import add_v1_files, expired, store_ids
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def _v2(session: Session, run: RunRecord) -> Scope:
 def _v1_files(session: Session, run: RunRecord) -> list[str]:
     attachments = session.exec(select(MessageRecord.attachments).where(
         MessageRecord.thread_id == run.thread_id)).all()
-    from_messages = [f for a in attachments for f in file_ids_for_v1(list(a or []))]
+    from_messages = [f for a in attachments for f in attachment_file_ids(list(a or []))]
     return list(dict.fromkeys([*run.file_ids, *from_messages]))
 
 

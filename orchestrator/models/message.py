@@ -32,3 +32,8 @@ class MessageRecord(OwnedBase, table=True):
     assistant_id: str | None = Field(default=None, max_length=64)
     run_id: str | None = Field(default=None, max_length=64)
     meta: dict[str, str] | None = json_field(default=None, sa_column_kwargs={"name": "metadata"})
+
+
+def attachment_file_ids(attachments: list[dict[str, Any]] | None) -> list[str]:
+    """The file ids of stored attachments (in order, without duplicates)."""
+    return list(dict.fromkeys(a["file_id"] for a in attachments or [] if a.get("file_id")))

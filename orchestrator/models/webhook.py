@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from orchestrator.models.base import SEQ_TYPE, OwnedBase, json_field, now
+
+# The API version a receiver's payloads are rendered for (`api_version` below).
+ApiVersion = Literal["v1", "v2"]
 
 
 class WebhookEndpointRecord(OwnedBase, table=True):

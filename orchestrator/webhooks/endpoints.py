@@ -1,4 +1,7 @@
-"""Webhook endpoints, per tenant: create, modify, delete, rotate; deliveries list and replay."""
+"""Webhook endpoints, per tenant: add, change, remove, rotate; deliveries list and replay.
+
+Face-neutral: plain values in; each face parses its own request bodies.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,6 @@ from sqlmodel import Session, col, delete, func, select
 from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.errors import InvalidRequest, not_found
-from orchestrator.faces.assistants.schemas.common import Version
-from orchestrator.faces.assistants.schemas.webhook import (
-    CreateWebhookEndpoint,
-    ModifyWebhookEndpoint,
-)
-from orchestrator.faces.assistants.services.common import get_owned
-from orchestrator.faces.assistants.webhook_events import EVENTS
 from orchestrator.ids import new_id
 from orchestrator.jobs import Task
 from orchestrator.models import (
@@ -25,6 +21,7 @@ from orchestrator.models import (
     WebhookEndpointRecord,
     WebhookRunSecretRecord,
 )
+from orchestrator.records import get_owned
 from orchestrator.webhooks.delivery import PENDING, cas
 from orchestrator.webhooks.outbox import ALL, check_target
 from orchestrator.webhooks.secrets import new_secret, rotate, run_secret
@@ -32,17 +29,18 @@ from orchestrator.webhooks.secrets import new_secret, rotate, run_secret
 MAX_ENDPOINTS = 50  # per tenant; every run transition reads them
 
 
-def check_events(events: list[str] | None) -> list[str]:
-    """Known event names (or "*"), without duplicates; a 400 naming the bad one."""
+def check_events(events: list[str] | None, known: frozenset[str]) -> list[str]:
+    """Names among the face's `known` events (or "*"), without duplicates; a 400 naming the
+    bad one."""
     if events is None:
         return [ALL]
     if not events:
         raise InvalidRequest("'events' must name at least one event (or \"*\" for all).",
                              param="events")
     for i, name in enumerate(events):
-        if name != ALL and name not in EVENTS:
+        if name != ALL and name not in known:
             raise InvalidRequest(
-                f"Unknown event '{name}'. Valid events: {', '.join(sorted(EVENTS))}, or \"*\".",
+                f"Unknown event '{name}'. Valid events: {', '.join(sorted(known))}, or \"*\".",
                 param=f"events[{i}]", code="invalid_event")
     return list(dict.fromkeys(events))
 
@@ -52,46 +50,49 @@ def get(session: Session, tenant: str, endpoint_id: str) -> WebhookEndpointRecor
     return get_owned(session, WebhookEndpointRecord, tenant, endpoint_id, "webhook endpoint")
 
 
-def create(session: Session, tenant: str, version: Version,
-           body: CreateWebhookEndpoint) -> WebhookEndpointRecord:
-    """Check URL and events, then record the endpoint with a fresh secret."""
-    events = check_events(body.events)
-    url = check_target(body.url, "url")
+def add(session: Session, tenant: str, *, url: str, events: list[str] | None,
+        description: str | None, metadata: dict[str, str] | None,
+        api_version: str, known: frozenset[str]) -> WebhookEndpointRecord:
+    """Check URL and events (among `known`), then record the endpoint with a fresh secret."""
+    events = check_events(events, known)
+    url = check_target(url, "url")
     count = session.exec(select(func.count()).select_from(WebhookEndpointRecord).where(
         col(WebhookEndpointRecord.tenant) == tenant)).one()
     if int(count) >= MAX_ENDPOINTS:
         raise InvalidRequest(f"A project can have at most {MAX_ENDPOINTS} webhook endpoints.")
     rec = WebhookEndpointRecord(
         id=new_id("webhook_endpoint"), tenant=tenant, url=url, events=events,
-        description=body.description, meta=body.metadata, api_version=version,
+        description=description, meta=metadata, api_version=api_version,
         secret=new_secret())
     session.add(rec)
     session.flush()
     return rec
 
 
-def modify(session: Session, tenant: str, endpoint_id: str,
-           body: ModifyWebhookEndpoint) -> WebhookEndpointRecord:
-    """Change the fields the request sent; re-enabling clears the failure record."""
-    sent = body.model_fields_set
-    events = check_events(body.events) if "events" in sent else None
+def change(session: Session, tenant: str, endpoint_id: str,
+           sent: dict[str, Any], known: frozenset[str]) -> WebhookEndpointRecord:
+    """Change the fields the request sent (url, events among `known`, description, metadata,
+    disabled); re-enabling clears the failure record."""
+    events = check_events(sent["events"], known) if "events" in sent else None
+    url = sent.get("url")
     if "url" in sent:
-        if body.url is None:
+        if url is None:
             raise InvalidRequest("'url' cannot be null.", param="url")
-        check_target(body.url, "url")
+        check_target(url, "url")
     rec = get(session, tenant, endpoint_id)
-    if "url" in sent and body.url is not None:
-        rec.url = body.url
+    if url is not None:
+        rec.url = url
     if events is not None:
         rec.events = events
     if "description" in sent:
-        rec.description = body.description
+        rec.description = sent["description"]
     if "metadata" in sent:
-        rec.meta = body.metadata
-    if "disabled" in sent and body.disabled is not None:
-        if body.disabled and not rec.disabled:
+        rec.meta = sent["metadata"]
+    disabled = sent.get("disabled")
+    if disabled is not None:
+        if disabled and not rec.disabled:
             rec.disabled, rec.disabled_reason = True, "Disabled by the user."
-        elif not body.disabled and rec.disabled:
+        elif not disabled and rec.disabled:
             rec.disabled, rec.disabled_reason = False, None
             rec.consecutive_failures, rec.failing_since = 0, None
     session.add(rec)

@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import Session, SQLModel
 
 from orchestrator.db import make_engine
-from orchestrator.faces.assistants.services.files import save_file
 from orchestrator.models import FileRecord
 from orchestrator.storage import BlobNotFound, InvalidKey
+from orchestrator.storage.files import save_file
 from orchestrator.storage.local import LocalBlobStore
 
 

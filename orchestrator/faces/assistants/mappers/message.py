@@ -14,6 +14,7 @@ from typing import Any
 from orchestrator.faces.assistants.schemas.common import Version
 from orchestrator.faces.assistants.schemas.message import Message, MessageFile, MessageV1
 from orchestrator.models import MessageRecord
+from orchestrator.models.message import attachment_file_ids
 
 V1_FILE_TOOLS: list[dict[str, Any]] = [{"type": "code_interpreter"}, {"type": "file_search"}]
 
@@ -26,7 +27,7 @@ def attachments_from_v1(file_ids: list[str]) -> list[dict[str, Any]]:
 
 def file_ids_for_v1(attachments: list[dict[str, Any]] | None) -> list[str]:
     """The v1 `file_ids` of stored attachments (in order, without duplicates)."""
-    return list(dict.fromkeys(a["file_id"] for a in attachments or [] if a.get("file_id")))
+    return attachment_file_ids(attachments)
 
 
 def _annotation_v1(ann: dict[str, Any]) -> dict[str, Any]:

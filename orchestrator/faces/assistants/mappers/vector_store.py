@@ -20,12 +20,13 @@ from orchestrator.models import (
     VectorStoreRecord,
 )
 from orchestrator.retrieval.hits import Hit
+from orchestrator.retrieval.stores import expired
 
 
 def vector_store(session: Session, rec: VectorStoreRecord) -> VectorStore:
     """The vector store object; `status` follows its files and expiry."""
     counts = svc.counts(session, rec.id)
-    status: Literal["expired", "in_progress", "completed"] = "expired" if svc.expired(
+    status: Literal["expired", "in_progress", "completed"] = "expired" if expired(
         rec) else ("in_progress" if counts.in_progress else "completed")
     return VectorStore(
         id=rec.id, created_at=rec.created_at, name=rec.name,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from orchestrator.api.deps import DB, Page, Tenant
-from orchestrator.batches import service as svc
 from orchestrator.db import unit_of_work
 from orchestrator.faces.assistants.mappers.batch import batch as to_wire
 from orchestrator.faces.assistants.schemas.batch import Batch, CreateBatch
+from orchestrator.faces.assistants.services import batches as svc
 from orchestrator.models import BatchRecord
 from orchestrator.pagination import ListPage, page
 

@@ -16,6 +16,7 @@ from orchestrator.faces.assistants.schemas.webhook import (
     WebhookEndpointWithSecret,
     WebhookRunSecret,
 )
+from orchestrator.faces.assistants.services import webhook_endpoints as bodies
 from orchestrator.models import WebhookDeliveryRecord, WebhookEndpointRecord
 from orchestrator.pagination import ListPage, page
 from orchestrator.webhooks import endpoints as svc
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/webhook_endpoints", tags=["webhooks"])
 def create_endpoint(body: CreateWebhookEndpoint, db: DB, tenant: Tenant,
                     v: ApiVersion) -> WebhookEndpointWithSecret:
     """Register a receiver; the answer carries its signing secret (shown once)."""
-    return to_wire.endpoint_with_secret(svc.create(db, tenant, v, body))
+    return to_wire.endpoint_with_secret(bodies.create(db, tenant, v, body))
 
 
 @router.get("", response_model=ListPage[WebhookEndpoint])
@@ -98,7 +99,7 @@ def retrieve_endpoint(endpoint_id: str, db: DB, tenant: Tenant) -> WebhookEndpoi
 def modify_endpoint(endpoint_id: str, body: ModifyWebhookEndpoint, db: DB,
                     tenant: Tenant) -> WebhookEndpoint:
     """Change url, events, disabled, description or metadata."""
-    return to_wire.endpoint(svc.modify(db, tenant, endpoint_id, body))
+    return to_wire.endpoint(bodies.modify(db, tenant, endpoint_id, body))
 
 
 @router.delete("/{endpoint_id}", response_model=Deleted)

@@ -1,35 +1,16 @@
-"""Helpers every service uses: tenant-scoped lookups and version checks of request bodies."""
+"""Helpers every service uses: the tenant-owned lookup (re-exported) and request version checks."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import Any
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from orchestrator.errors import InvalidRequest, not_found
+from orchestrator.errors import InvalidRequest
 from orchestrator.faces.assistants.schemas.common import Version
+from orchestrator.records import get_owned
 
-M = TypeVar("M")
-
-
-@lru_cache(maxsize=64)
-def _owned(model: Any) -> Any:
-    """SELECT a tenant's row by id, built once per model: compiled-cache hits, no re-keying."""
-    return select(model).where(model.id == bindparam("object_id"),
-                               model.tenant == bindparam("tenant"))
-
-
-def get_owned(session: Session, model: type[M], tenant: str, object_id: str, kind: str,
-              param: str | None = None) -> M:
-    """The tenant's object with this id, or OpenAI's 404."""
-    stmt = _owned(cast(Any, model))
-    row = cast("M | None", session.exec(
-        stmt, params={"object_id": object_id, "tenant": tenant}).first())
-    if row is None:
-        raise not_found(kind, object_id, param)
-    return row
+__all__ = ["apply_metadata", "check_tools_version", "get_owned", "reject_field"]
 
 
 def check_tools_version(version: Version, tools: list[Any] | None, param: str = "tools") -> None:

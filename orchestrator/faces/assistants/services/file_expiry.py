@@ -10,9 +10,9 @@ from sqlmodel import delete as sql_delete
 
 from orchestrator.db import after_commit
 from orchestrator.faces.assistants.services import file_refs
-from orchestrator.faces.assistants.services.files import drop_blob
 from orchestrator.models import FileRecord
 from orchestrator.models.base import now
+from orchestrator.storage.files import drop_blob
 
 BATCH = 200  # files per sweep; the next sweep takes the rest
 

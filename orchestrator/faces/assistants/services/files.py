@@ -1,12 +1,12 @@
-"""Files: upload bookkeeping, lookups, listing, deletion and content; blobs via the store."""
+"""Files: upload checks, lookups, listing, deletion and content (rows + blobs: storage.files)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from orchestrator.config import get_settings
 from orchestrator.db import after_commit, unit_of_work
@@ -18,28 +18,22 @@ from orchestrator.faces.assistants.schemas.file import (
     UPLOAD_PURPOSES,
 )
 from orchestrator.faces.assistants.services import file_refs
-from orchestrator.ids import new_id
 from orchestrator.models import FileRecord
-from orchestrator.storage import BlobNotFound, BlobStore, get_store
+from orchestrator.storage import BlobNotFound, get_store
+from orchestrator.storage.files import (
+    clean_filename,
+    drop_blob,
+    file_row,
+    new_file_id,
+    require_files,
+    save_file,
+    storage_key,
+)
 
+__all__ = ["check_expiry", "check_purpose", "clean_filename", "content", "delete", "drop_blob",
+           "get", "list_scope", "new_file_id", "record_upload", "require_files", "save_file",
+           "storage_key"]
 log = logging.getLogger(__name__)
-MAX_FILENAME = 255
-
-
-def require_files(session: Session, tenant: str, file_ids: Sequence[str], param: str) -> None:
-    """Every id names one of the tenant's files, else a 400 naming the first missing one."""
-    if not file_ids:
-        return
-    found = set(
-        session.exec(
-            select(FileRecord.id).where(
-                col(FileRecord.id).in_(list(file_ids)), FileRecord.tenant == tenant
-            )
-        ).all()
-    )
-    for i, file_id in enumerate(file_ids):
-        if file_id not in found:
-            raise InvalidRequest(f"No file found with id '{file_id}'.", param=f"{param}[{i}]")
 
 
 def check_purpose(purpose: str) -> str:
@@ -82,62 +76,16 @@ def check_expiry(anchor: str | None, seconds: str | None) -> int | None:
     return value
 
 
-def clean_filename(raw: str) -> str:
-    """The client's filename without any folder part (either slash style)."""
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1].strip().replace("\x00", "")
-    if len(name) > MAX_FILENAME:
-        raise InvalidRequest(f"The filename is longer than {MAX_FILENAME} characters.",
-                             param="file")
-    return name or "upload"
-
-
-def storage_key(tenant: str, file_id: str) -> str:
-    """Where a file's bytes live in the blob store."""
-    return f"files/{tenant}/{file_id}"
-
-
-def new_file_id() -> str:
-    """A fresh file id ("file-…")."""
-    return new_id("file")
-
-
-def _row(tenant: str, file_id: str, filename: str, purpose: str, size: int,
-         expires_in: int | None) -> FileRecord:
-    rec = FileRecord(id=file_id, tenant=tenant, bytes=size, filename=filename, purpose=purpose,
-                     storage_key=storage_key(tenant, file_id))
-    if expires_in is not None:
-        rec.expires_at = rec.created_at + expires_in
-    return rec
-
-
 def record_upload(tenant: str, file_id: str, filename: str, purpose: str, size: int,
                   expires_in: int | None) -> FileRecord:
     """Commit the row of a stored upload in its own unit of work; on failure drop the blob."""
-    rec = _row(tenant, file_id, filename, purpose, size, expires_in)
+    rec = file_row(tenant, file_id, filename, purpose, size, expires_in)
     try:
         with unit_of_work() as session:
             session.add(rec)
     except BaseException:
         get_store().delete(rec.storage_key)
         raise
-    return rec
-
-
-def save_file(session: Session, tenant: str, filename: str, purpose: str,
-              chunks: Iterable[bytes], store: BlobStore | None = None) -> FileRecord:
-    """Server-side producers (code interpreter, batches): store the bytes, add the row."""
-    file_id = new_file_id()
-    key = storage_key(tenant, file_id)
-    writer = (store or get_store()).writer(key)
-    try:
-        for chunk in chunks:
-            writer.write(chunk)
-        size = writer.commit()
-    finally:
-        writer.abort()
-    rec = _row(tenant, file_id, clean_filename(filename), purpose, size, None)
-    session.add(rec)
-    session.flush()
     return rec
 
 
@@ -168,14 +116,6 @@ def delete(session: Session, tenant: str, file_id: str) -> None:
     session.flush()
     key = rec.storage_key
     after_commit(session, lambda: drop_blob(key))
-
-
-def drop_blob(key: str) -> None:
-    """Remove a deleted file's bytes (a failure leaves an orphan blob, logged)."""
-    try:
-        get_store().delete(key)
-    except OSError:
-        log.exception("could not delete blob %s; it is now orphaned", key)
 
 
 def content(session: Session, tenant: str,

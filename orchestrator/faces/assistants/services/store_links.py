@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from orchestrator.errors import InvalidRequest, NotFound
 from orchestrator.faces.assistants.schemas.common import FileSearchResources
-from orchestrator.faces.assistants.schemas.vector_store import ExpiresAfter
 from orchestrator.faces.assistants.services import vector_stores as stores
-from orchestrator.faces.assistants.services.files import require_files
-from orchestrator.models import (
-    MessageRecord,
-    ThreadRecord,
-    VectorStoreFileRecord,
-    VectorStoreRecord,
-)
+from orchestrator.models import MessageRecord, ThreadRecord, VectorStoreRecord
+from orchestrator.retrieval.stores import add_file, add_v1_files, new_store, store_ids
+from orchestrator.storage.files import require_files
 
-THREAD_STORE_EXPIRY = ExpiresAfter(anchor="last_active_at", days=7)
+__all__ = ["add_v1_files", "after_message", "file_search_resources", "land_attachments"]
+# The stored expires_after of a thread's helper store (v2 attachments): 7 days after last use.
+THREAD_STORE_EXPIRY: dict[str, Any] = {"anchor": "last_active_at", "days": 7}
 
 
 def file_search_resources(session: Session, tenant: str, fs: FileSearchResources,
@@ -37,17 +32,12 @@ def file_search_resources(session: Session, tenant: str, fs: FileSearchResources
             raise InvalidRequest(exc.message, param=f"{param}.vector_store_ids[{i}]") from None
     for i, spec in enumerate(fs.vector_stores or []):
         require_files(session, tenant, spec.file_ids, f"{param}.vector_stores[{i}].file_ids")
-        rec = stores.new_store(session, tenant, metadata=spec.metadata)
+        rec = new_store(session, tenant, metadata=spec.metadata)
         strategy = stores.strategy_of(spec.chunking_strategy)
         for file_id in dict.fromkeys(spec.file_ids):
-            stores.add_file(session, rec, file_id, strategy)
+            add_file(session, rec, file_id, strategy)
         ids.append(rec.id)
     return {"vector_store_ids": ids}
-
-
-def store_ids(resources: dict[str, Any] | None) -> list[str]:
-    """The vector store ids of stored tool_resources."""
-    return list(((resources or {}).get("file_search") or {}).get("vector_store_ids") or [])
 
 
 def land_attachments(session: Session, thread: ThreadRecord, msg: MessageRecord) -> None:
@@ -60,43 +50,13 @@ def land_attachments(session: Session, thread: ThreadRecord, msg: MessageRecord)
     store = session.exec(select(VectorStoreRecord).where(
         VectorStoreRecord.id == ids[0])).first() if ids else None
     if store is None:
-        store = stores.new_store(session, thread.tenant, expires_after=THREAD_STORE_EXPIRY)
+        store = new_store(session, thread.tenant, expires_after=THREAD_STORE_EXPIRY)
         resources = dict(thread.tool_resources or {})
         resources["file_search"] = {"vector_store_ids": [store.id]}
         thread.tool_resources = resources
         session.add(thread)
     for file_id in dict.fromkeys(wanted):
-        stores.add_file(session, store, file_id, stores.strategy_of(None))
-
-
-def v1_store(session: Session, tenant: str) -> VectorStoreRecord:
-    """The tenant's hidden store holding files searched by v1 `retrieval`."""
-    store_id = "vs_v1" + hashlib.sha256(tenant.encode()).hexdigest()[:24]
-    rec = session.exec(select(VectorStoreRecord).where(VectorStoreRecord.id == store_id)).first()
-    if rec is not None:
-        return rec
-    try:
-        with session.begin_nested():
-            return stores.new_store(session, tenant, name="v1 retrieval files", internal=True,
-                                    store_id=store_id)
-    except IntegrityError:  # another request made it first
-        found = session.exec(select(VectorStoreRecord).where(
-            VectorStoreRecord.id == store_id)).one()
-        return found
-
-
-def add_v1_files(session: Session, tenant: str, file_ids: list[str]) -> VectorStoreRecord | None:
-    """v1: queue files not yet in the tenant's hidden retrieval store; the store (if any)."""
-    if not file_ids:
-        return None
-    store = v1_store(session, tenant)
-    have = set(session.exec(select(VectorStoreFileRecord.id).where(
-        VectorStoreFileRecord.vector_store_id == store.id,
-        col(VectorStoreFileRecord.id).in_(file_ids))).all())
-    for file_id in dict.fromkeys(file_ids):
-        if file_id not in have:
-            stores.add_file(session, store, file_id, stores.strategy_of(None))
-    return store
+        add_file(session, store, file_id, stores.strategy_of(None))
 
 
 def after_message(session: Session, version: str, thread: ThreadRecord,

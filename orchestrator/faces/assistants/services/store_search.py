@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from orchestrator.errors import InvalidRequest
 from orchestrator.faces.assistants.schemas.vector_store import SearchRequest
-from orchestrator.faces.assistants.services.vector_stores import expired, get, touch
-from orchestrator.models import FileRecord, VectorStoreFileRecord
+from orchestrator.faces.assistants.services.vector_stores import get
+from orchestrator.models import VectorStoreFileRecord
 from orchestrator.retrieval.filters import matches
 from orchestrator.retrieval.hits import Hit
 from orchestrator.retrieval.index import search
+from orchestrator.retrieval.stores import expired, filenames, touch
 
 
 def _filtered_files(session: Session, store_id: str, filters: dict[str, Any] | None
@@ -45,10 +45,3 @@ def run_search(session: Session, tenant: str, store_id: str, body: SearchRequest
             VectorStoreFileRecord.id, VectorStoreFileRecord.attributes).where(
             VectorStoreFileRecord.vector_store_id == store.id)).all()}
 
-
-def filenames(session: Session, tenant: str, file_ids: Sequence[str]) -> dict[str, str]:
-    """Filenames by file id."""
-    if not file_ids:
-        return {}
-    return dict(session.exec(select(FileRecord.id, FileRecord.filename).where(
-        col(FileRecord.id).in_(list(set(file_ids))), FileRecord.tenant == tenant)).all())

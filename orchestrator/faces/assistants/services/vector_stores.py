@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 from sqlmodel import delete as sql_delete
 
-from orchestrator import jobs
 from orchestrator.errors import InvalidRequest, not_found
 from orchestrator.faces.assistants.schemas.common import ChunkingStrategy
 from orchestrator.faces.assistants.schemas.vector_store import (
@@ -20,20 +18,16 @@ from orchestrator.faces.assistants.schemas.vector_store import (
     FileCounts,
     ModifyVectorStore,
 )
-from orchestrator.faces.assistants.services.common import get_owned
-from orchestrator.faces.assistants.services.files import require_files
 from orchestrator.ids import new_id
-from orchestrator.jobs import Task
 from orchestrator.models import (
     VectorStoreFileBatchRecord,
     VectorStoreFileRecord,
     VectorStoreRecord,
 )
-from orchestrator.models.base import now
-from orchestrator.retrieval.chunking import AUTO_MAX_TOKENS, AUTO_OVERLAP_TOKENS
+from orchestrator.records import get_owned
 from orchestrator.retrieval.index import drop_chunks
-
-DAY = 86_400
+from orchestrator.retrieval.stores import add_file, new_store, set_expiry, static_strategy
+from orchestrator.storage.files import require_files
 
 
 def get(session: Session, tenant: str, store_id: str, param: str | None = None
@@ -48,55 +42,20 @@ def get(session: Session, tenant: str, store_id: str, param: str | None = None
 def strategy_of(body: ChunkingStrategy | None) -> dict[str, Any]:
     """The stored (and shown) strategy: auto is static 800 / 400, as OpenAI reports it."""
     if body is not None and body.type == "static" and body.static is not None:
-        return {"type": "static", "static": body.static.model_dump()}
-    return {"type": "static", "static": {"max_chunk_size_tokens": AUTO_MAX_TOKENS,
-                                         "chunk_overlap_tokens": AUTO_OVERLAP_TOKENS}}
+        return static_strategy(body.static.model_dump())
+    return static_strategy(None)
 
 
-def _set_expiry(rec: VectorStoreRecord, expires_after: ExpiresAfter | None) -> None:
-    rec.expires_after = expires_after.model_dump() if expires_after else None
-    anchor = rec.last_active_at or rec.created_at
-    rec.expires_at = anchor + expires_after.days * DAY if expires_after else None
-
-
-def touch(session: Session, rec: VectorStoreRecord) -> None:
-    """Mark the store active now (pushing out its expiry)."""
-    rec.last_active_at = now()
-    if rec.expires_after:
-        rec.expires_at = rec.last_active_at + int(rec.expires_after["days"]) * DAY
-    session.add(rec)
-
-
-def touch_ids(session: Session, store_ids: Sequence[str]) -> None:
-    """Mark stores active now (a run searched them), pushing out their expiry."""
-    for rec in session.exec(select(VectorStoreRecord).where(
-            col(VectorStoreRecord.id).in_(list(store_ids)))).all():
-        touch(session, rec)
-
-
-def expired(rec: VectorStoreRecord) -> bool:
-    """Whether the store's expiry has passed."""
-    return rec.expires_at is not None and rec.expires_at <= now()
-
-
-def new_store(session: Session, tenant: str, *, name: str = "",
-              expires_after: ExpiresAfter | None = None, metadata: dict[str, str] | None = None,
-              internal: bool = False, store_id: str | None = None) -> VectorStoreRecord:
-    """Record an empty store."""
-    rec = VectorStoreRecord(id=store_id or new_id("vector_store"), tenant=tenant, name=name,
-                            internal=internal, meta=metadata)
-    rec.last_active_at = rec.created_at
-    _set_expiry(rec, expires_after)
-    session.add(rec)
-    session.flush()
-    return rec
+def expiry_of(expires_after: ExpiresAfter | None) -> dict[str, Any] | None:
+    """The stored `expires_after` of a request's."""
+    return expires_after.model_dump() if expires_after else None
 
 
 def create(session: Session, tenant: str, body: CreateVectorStore) -> VectorStoreRecord:
     """POST /vector_stores: the store, and its files queued for indexing."""
     require_files(session, tenant, body.file_ids or [], "file_ids")
-    rec = new_store(session, tenant, name=body.name or "", expires_after=body.expires_after,
-                    metadata=body.metadata)
+    rec = new_store(session, tenant, name=body.name or "",
+                    expires_after=expiry_of(body.expires_after), metadata=body.metadata)
     strategy = strategy_of(body.chunking_strategy)
     for file_id in dict.fromkeys(body.file_ids or []):
         add_file(session, rec, file_id, strategy)
@@ -113,7 +72,7 @@ def modify(session: Session, tenant: str, store_id: str, body: ModifyVectorStore
     if "metadata" in sent:
         rec.meta = body.metadata
     if "expires_after" in sent:
-        _set_expiry(rec, body.expires_after)
+        set_expiry(rec, expiry_of(body.expires_after))
     session.add(rec)
     session.flush()
     return rec
@@ -149,25 +108,6 @@ def usage_bytes(session: Session, store_id: str) -> int:
     total = session.exec(select(func.sum(VectorStoreFileRecord.usage_bytes)).where(
         VectorStoreFileRecord.vector_store_id == store_id)).first()
     return int(total or 0)
-
-
-def add_file(session: Session, store: VectorStoreRecord, file_id: str,
-             strategy: dict[str, Any], attributes: dict[str, Any] | None = None,
-             batch_id: str | None = None) -> VectorStoreFileRecord:
-    """Queue a file for indexing in the store; a file already there is queued again."""
-    row = session.exec(select(VectorStoreFileRecord).where(
-        VectorStoreFileRecord.vector_store_id == store.id,
-        VectorStoreFileRecord.id == file_id)).first()
-    if row is None:
-        row = VectorStoreFileRecord(id=file_id, tenant=store.tenant, vector_store_id=store.id)
-    row.status, row.last_error, row.batch_id = "in_progress", None, batch_id
-    row.chunking_strategy, row.attributes = strategy, attributes
-    row.version += 1
-    row.updated_at = time.time()
-    session.add(row)
-    session.flush()
-    jobs.enqueue(session, Task.RETRIEVAL_INGEST, store.id, file_id)
-    return row
 
 
 def create_file(session: Session, tenant: str, store_id: str, file_id: str,
