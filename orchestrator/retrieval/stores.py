@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from orchestrator import jobs
 from orchestrator.ids import new_id
+from orchestrator.jobs import Task
 from orchestrator.models import (
     FileRecord,
     VectorStoreFileRecord,
@@ -91,7 +92,7 @@ def add_file(session: Session, store: VectorStoreRecord, file_id: str,
     row.updated_at = time.time()
     session.add(row)
     session.flush()
-    jobs.enqueue(session, "retrieval.ingest", store.id, file_id)
+    jobs.enqueue(session, Task.RETRIEVAL_INGEST, store.id, file_id)
     return row
 
 
