@@ -5,7 +5,7 @@ from __future__ import annotations
 import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, exc, inspect
 from sqlalchemy.engine import Engine
@@ -15,6 +15,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from orchestrator.config import get_settings
 from orchestrator.shared import process_wide
 
+T = TypeVar("T")
 AFTER_COMMIT = "after_commit"
 DEFERRED = "deferred_inserts"  # session.info: table -> rows queued by insert()
 
@@ -55,6 +56,21 @@ def _discard_if_closed(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
     poller.register(pgconn.socket, select.POLLIN)
     if poller.poll(0):
         raise exc.DisconnectionError("the server closed the connection")
+
+
+def again_if_disconnected(write: Callable[[], T]) -> T:
+    """Run an idempotent write; once more if its connection died under it.
+
+    The pool's checkout test cannot see a server that is closing the connection at that very
+    moment (a restart or `pg_terminate_backend` in progress): the first statement then fails
+    and SQLAlchemy invalidates the pool, so the second try gets a fresh connection.
+    """
+    try:
+        return write()
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return write()
 
 
 @process_wide

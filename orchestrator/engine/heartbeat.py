@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
 
 from orchestrator.config import get_settings
-from orchestrator.db import unit_of_work
+from orchestrator.db import again_if_disconnected, unit_of_work
 from orchestrator.engine.execution import renew_leases
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,11 @@ class Heartbeat:
                 if self._held.get(run, ("", 0.0))[0] == owner:
                     self._held[run] = (owner, until)
 
+    @staticmethod
+    def _renew(held: dict[str, str], until: float) -> None:
+        with unit_of_work() as session:
+            renew_leases(session, held, until)
+
     def _loop(self) -> None:
         s = get_settings()
         stop = threading.Event()
@@ -64,8 +70,7 @@ class Heartbeat:
                 continue
             until = now + s.lease_seconds
             try:
-                with unit_of_work() as session:
-                    renew_leases(session, held, until)
+                again_if_disconnected(partial(self._renew, held, until))
                 self._renewed(held, until)
             except Exception:  # keep beating; the next tick tries again
                 log.exception("lease heartbeat failed")

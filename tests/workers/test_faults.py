@@ -210,18 +210,25 @@ def test_postgres_dropping_every_connection_breaks_nothing(
     seen = {log: log.stat().st_size for log in logs}
     engine = create_engine(fst.env["ORCH_DATABASE_URL"])
     with engine.connect() as conn:
-        dropped = conn.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        pids = list(conn.execute(text(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalars())
+        conn.execute(text("SELECT pg_terminate_backend(p) FROM unnest(:p) AS p"), {"p": pids})
+        # pg_terminate_backend only signals: wait until the server has closed them all, as a
+        # restart has before anyone reconnects (a write in flight meanwhile must retry itself)
+        deadline = time.monotonic() + 10
+        while conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"),
+                           {"p": pids}).scalar() and time.monotonic() < deadline:
+            time.sleep(0.05)
     engine.dispose()
-    assert dropped, "the API and the worker held no pooled connection to drop"
+    assert pids, "the API and the worker held no pooled connection to drop"
     once = client.with_options(max_retries=0)  # a 500 must not hide behind the SDK's retry
     runs = _runs(once, "after-drop", 3)
     _exactly_once(once, _final(once, runs, timeout=30))
     for log in logs:
         with log.open("rb") as f:
             f.seek(seen[log])
-            assert b"OperationalError" not in f.read(), f"a step hit a dead connection: {log}"
+            assert b"OperationalError" not in f.read(), f"a worker hit a dead connection: {log}"
 
 
 def test_model_429_then_success(fst: Stack, client: openai.OpenAI) -> None:
