@@ -22,6 +22,8 @@ PREFIXES = {
     "batch": "batch_",
     "webhook_endpoint": "we_",
     "webhook_delivery": "whdel_",
+    "response": "resp_",
+    "conversation": "conv_",
 }
 
 

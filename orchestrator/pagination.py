@@ -95,12 +95,16 @@ def page(
     return wire_page([to_wire(r) for r in rows], has_more)
 
 
+def _id(item: Any) -> str | None:
+    return item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
+
+
 def wire_page(items: list[W], has_more: bool) -> ListPage[W]:
-    """Wrap items in OpenAI's list envelope."""
+    """Wrap items (wire models or dicts) in OpenAI's list envelope."""
     return ListPage[Any](
         data=items,
-        first_id=getattr(items[0], "id", None) if items else None,
-        last_id=getattr(items[-1], "id", None) if items else None,
+        first_id=_id(items[0]) if items else None,
+        last_id=_id(items[-1]) if items else None,
         has_more=has_more,
     )
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from orchestrator.faces.assistants import batch_lines as assistants_batch_lines
 from orchestrator.faces.assistants import listeners as assistants_listeners
+from orchestrator.faces.responses import listeners as responses_listeners
 
 
 def install() -> None:
     """Subscribe every face's listeners, register its batch lines; again changes nothing."""
     assistants_listeners.install()
+    responses_listeners.install()
     assistants_batch_lines.install()

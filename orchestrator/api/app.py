@@ -11,9 +11,10 @@ from orchestrator.api.routes import health, inspector, metrics
 from orchestrator.api.surrogate_guard import RefuseLoneSurrogates
 from orchestrator.faces.assistants.routes import ROUTERS as ASSISTANTS
 from orchestrator.faces.assistants.schemas.common import UNION_TAGS
+from orchestrator.faces.responses.routes import ROUTERS as RESPONSES
 
 # The faces this app serves, each a list of routers mounted under /v1.
-FACES = {"assistants": ASSISTANTS}
+FACES = {"assistants": ASSISTANTS, "responses": RESPONSES}
 
 
 def create_app() -> FastAPI:
@@ -22,7 +23,8 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="Assistants Orchestrator",
         version="0.1.0",
-        description="Self-hosted OpenAI Assistants API (v1 and v2).",
+        description="Self-hosted OpenAI Assistants API (v1 and v2) and Responses API with"
+                    " Conversations, on one durable run engine.",
     )
     errors.install(app, UNION_TAGS)
     app.add_middleware(IdempotencyMiddleware)  # Idempotency-Key on POST /v1/*

@@ -1,9 +1,10 @@
 """Domain events: what happened to a run, as records and ids, never wire dicts.
 
 The engine emits; listeners (each face's stream renderer, the webhook outbox) subscribe at
-start-up (orchestrator/wiring.py) and render. An event with a session is emitted inside the
-transaction of the move it reports, so what a listener writes (outbox rows, deliveries)
-commits or rolls back with it; a live event (session None) is a delta while the model answers.
+start-up (orchestrator/wiring.py), each for its own face's runs, and render. An event with a
+session is emitted inside the transaction of the move it reports, so what a listener writes
+(outbox rows, deliveries) commits or rolls back with it; a live event (session None) is a
+delta while the model answers.
 """
 
 from __future__ import annotations
@@ -86,21 +87,27 @@ Event = (RunChanged | StepChanged | StepOutputs | MessageChanged | MessageAnnota
          | ContentDelta | ToolCallDelta)
 Listener = Callable[[Session | None, Event], None]
 
-_LISTENERS: list[Listener] = []
+_LISTENERS: dict[str, list[Listener]] = {}  # face -> its listeners
 _warned: list[bool] = []
 
 
-def subscribe(listener: Listener) -> None:
-    """Call `listener` for every event from now on (once, however often subscribed)."""
-    if listener not in _LISTENERS:
-        _LISTENERS.append(listener)
+def subscribe(listener: Listener, face: str) -> None:
+    """Call `listener` for every event of the face's runs from now on (once, however often
+    subscribed): each face renders only the runs it created (`RunRecord.face`)."""
+    listeners = _LISTENERS.setdefault(face, [])
+    if listener not in listeners:
+        listeners.append(listener)
 
 
 def emit(session: Session | None, event: Event) -> None:
-    """Hand `event` to every listener, in subscription order."""
-    if not _LISTENERS and not _warned:
-        _warned.append(True)
-        log.warning("run events are emitted but nothing listens: call orchestrator.wiring"
-                    ".install() at start-up (no stream events or webhooks are written)")
-    for listener in _LISTENERS:
+    """Hand `event` to every listener of its run's face, in subscription order."""
+    listeners = _LISTENERS.get(event.run.face)
+    if not listeners:
+        if not _warned:
+            _warned.append(True)
+            log.warning("run events are emitted but nothing listens to face %r: call"
+                        " orchestrator.wiring.install() at start-up (no stream events or"
+                        " webhooks are written)", event.run.face)
+        return
+    for listener in listeners:
         listener(session, event)

@@ -55,7 +55,8 @@ def message_text(content: Sequence[dict[str, Any]]) -> str:
 
 
 def _chat_message(msg: MessageRecord) -> dict[str, Any]:
-    return {"role": msg.role, "content": message_text(msg.content)}
+    role = "system" if msg.role == "developer" else msg.role  # the older name every model knows
+    return {"role": role, "content": message_text(msg.content)}
 
 
 def _step_messages(step: RunStepRecord, own: dict[str, MessageRecord]) -> list[dict[str, Any]]:

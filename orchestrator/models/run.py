@@ -60,6 +60,10 @@ class RunRecord(OwnedBase, table=True):
     steps_taken: int = 0
     attempts: int = 0
     not_before: float | None = None
+    # The API generation that created the run and renders it (its listeners get its events),
+    # and the fields only that face reads (a response's store, background, input ids …).
+    face: str = Field(default="assistants", max_length=16)
+    face_data: dict[str, Any] | None = json_field()
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: float | None = None
     updated_at: float = 0.0

@@ -73,10 +73,11 @@ def render(event: str, data: str) -> bytes:
 
 async def relay(run_id: str, start: str = "0-0", *, ends: frozenset[str], block_ms: int = 5000,
                 idle_limit_s: float = 900.0,
-                view: Callable[[str, str], str] | None = None) -> AsyncIterator[bytes]:
+                view: Callable[[str, str], str | None] | None = None) -> AsyncIterator[bytes]:
     """Yield a run's events as SSE frames from `start` until one of `ends`, then [DONE].
 
-    `view` renders each stored payload for the stream's API version (None: as stored, v2).
+    `view` renders each stored payload for the stream's API version (None: as stored, v2);
+    an event it renders as None is not sent (a resumed stream skips what the client has).
     """
     client = get_async_redis()
     key = stream_key(run_id)
@@ -108,10 +109,34 @@ async def relay(run_id: str, start: str = "0-0", *, ends: frozenset[str], block_
                 seen.add(eid)
                 event = fields[b"event"].decode()
                 data = fields[b"data"].decode()
-                yield render(event, view(event, data) if view else data)
+                shown = view(event, data) if view else data
+                if shown is not None:
+                    yield render(event, shown)
                 if event in ends:
                     yield DONE
                     return
+
+
+async def wait_for_end(run_id: str, *, ends: frozenset[str],
+                       block_ms: int = 5000) -> dict[str, Any]:
+    """The payload of the run's first event among `ends`, once it is on the run's stream.
+
+    For a request that answers when the run is done: it waits on the stream (no database
+    polling); a Redis outage only delays it, since the sweeper republishes committed events.
+    """
+    client = get_async_redis()
+    key, last = stream_key(run_id), "0-0"
+    while True:
+        try:
+            batches: Any = await client.xread({key: last}, block=block_ms, count=200)
+        except redis.RedisError:
+            await asyncio.sleep(0.5)
+            continue
+        for _key, entries in batches or []:
+            for entry_id, fields in entries:
+                last = entry_id.decode()
+                if fields[b"event"].decode() in ends:
+                    return dict(json.loads(fields[b"data"]))
 
 
 def exclusive_before(stream_id: str) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from orchestrator.engine import events
 from orchestrator.faces.assistants import render, webhook_events
 
+FACE = "assistants"  # RunRecord.face of the runs this face creates and renders
+
 
 def install() -> None:
     """Stream rendering first, then webhooks (the order a run's events were always written)."""
-    events.subscribe(render.on_event)
-    events.subscribe(webhook_events.on_event)
+    events.subscribe(render.on_event, FACE)
+    events.subscribe(webhook_events.on_event, FACE)

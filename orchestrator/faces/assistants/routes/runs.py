@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.db import unit_of_work
 from orchestrator.faces.assistants.deps import ApiVersion
+from orchestrator.faces.assistants.listeners import FACE
 from orchestrator.faces.assistants.mappers import run as to_wire
 from orchestrator.faces.assistants.mappers.events import v1_view
 from orchestrator.faces.assistants.render import END_EVENTS
@@ -71,7 +72,7 @@ def list_runs(thread_id: str, db: DB, tenant: Tenant, v: ApiVersion,
               p: Page) -> ListPage[AnyRun]:
     """A thread's runs."""
     svc.get_thread(db, tenant, thread_id)
-    return page(db, RunRecord, [RunRecord.thread_id == thread_id], p,
+    return page(db, RunRecord, [RunRecord.thread_id == thread_id, RunRecord.face == FACE], p,
                 lambda r: to_wire.run(r, v))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body
+from sqlmodel import col
 
 from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.faces.assistants.deps import ApiVersion
@@ -34,7 +35,7 @@ def create_thread(db: DB, tenant: Tenant, v: ApiVersion,
 @router.get("", response_model=ListPage[AnyThread])
 def list_threads(db: DB, tenant: Tenant, v: ApiVersion, p: Page) -> ListPage[AnyThread]:
     """The tenant's threads, newest first (the hosted API had no such list)."""
-    return page(db, ThreadRecord, [ThreadRecord.tenant == tenant], p,
+    return page(db, ThreadRecord, [ThreadRecord.tenant == tenant, ~col(ThreadRecord.private)], p,
                 lambda r: to_wire.thread(r, v))
 
 

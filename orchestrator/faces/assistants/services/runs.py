@@ -11,6 +11,7 @@ from orchestrator.config import get_settings
 from orchestrator.engine import runs as engine_runs
 from orchestrator.engine.status import ACTIVE, RunStatus, StepStatus
 from orchestrator.errors import InvalidRequest, not_found
+from orchestrator.faces.assistants.listeners import FACE
 from orchestrator.faces.assistants.mappers import run as run_wire
 from orchestrator.faces.assistants.mappers.thread import thread as thread_wire
 from orchestrator.faces.assistants.schemas.common import Version
@@ -42,7 +43,7 @@ def get(session: Session, tenant: str, thread_id: str, run_id: str) -> RunRecord
     """The tenant's run in that thread, or 404."""
     get_owned(session, ThreadRecord, tenant, thread_id, "thread")
     run = get_owned(session, RunRecord, tenant, run_id, "run")
-    if run.thread_id != thread_id:
+    if run.thread_id != thread_id or run.face != FACE:  # a response is not a run here
         raise not_found("run", run_id)
     return run
 

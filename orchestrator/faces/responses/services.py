@@ -1,0 +1,291 @@
+"""Responses and conversations: validate the wire request, then record it for the engine.
+
+A response is a run of this face on a thread: the conversation's (any thread is one) or a
+private thread of its own, which starts as a copy of its previous response's thread when it
+continues one (so two responses may continue the same one). Its input becomes messages of
+that thread, and the engine's answer is the thread's next message.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import delete as sql_delete
+from sqlmodel import Session, col, select
+
+from orchestrator.config import get_settings
+from orchestrator.db import insert
+from orchestrator.engine import runs as engine_runs
+from orchestrator.engine.prompt import estimate_tokens, message_text
+from orchestrator.engine.status import RunStatus
+from orchestrator.errors import InvalidRequest, not_found
+from orchestrator.faces.responses.items import message_input
+from orchestrator.faces.responses.schemas import CreateResponse, InputTokens
+from orchestrator.ids import new_id
+from orchestrator.models import MessageRecord, RunRecord, ThreadRecord
+from orchestrator.models.base import now
+from orchestrator.records import get_owned
+
+FACE = "responses"  # RunRecord.face of the runs this face creates and renders
+HOSTED_ONLY = ("web_search", "web_search_preview", "web_search_2025_08_26", "computer",
+               "computer_use_preview", "image_generation", "mcp", "local_shell", "shell",
+               "apply_patch", "custom")
+INCLUDES = ("file_search_call.results", "code_interpreter_call.outputs",
+            "message.output_text.logprobs", "reasoning.encrypted_content",
+            "message.input_image.image_url", "computer_call_output.output.image_url",
+            "web_search_call.action.sources", "web_search_call.results")
+
+
+def get(session: Session, tenant: str, response_id: str) -> RunRecord:
+    """The tenant's stored response, or 404 (a store=false one is never found again)."""
+    run = get_owned(session, RunRecord, tenant, response_id, "response")
+    if run.face != FACE or not (run.face_data or {}).get("store", True):
+        raise not_found("response", response_id)
+    return run
+
+
+def outputs(session: Session, run: RunRecord) -> list[MessageRecord]:
+    """The messages the engine wrote for this response, in order."""
+    return list(session.exec(select(MessageRecord).where(
+        MessageRecord.thread_id == run.thread_id, MessageRecord.run_id == run.id,
+    ).order_by(col(MessageRecord.seq))).all())
+
+
+def inputs(session: Session, run: RunRecord) -> list[MessageRecord]:
+    """The messages this response's request added, in order."""
+    ids = (run.face_data or {}).get("input", [])
+    if not ids:
+        return []
+    return list(session.exec(select(MessageRecord).where(
+        col(MessageRecord.id).in_(ids)).order_by(col(MessageRecord.seq))).all())
+
+
+def conversation(session: Session, tenant: str, conversation_id: str,
+                 param: str | None = None) -> ThreadRecord:
+    """The tenant's conversation (a thread of either face, never a private one), or 404."""
+    thread = get_owned(session, ThreadRecord, tenant, conversation_id, "conversation", param)
+    if thread.private:
+        raise not_found("conversation", conversation_id, param)
+    return thread
+
+
+def new_messages(session: Session, tenant: str, thread: ThreadRecord,
+                 items: str | list[dict[str, Any]] | None, where: str) -> list[MessageRecord]:
+    """Messages for input items (a string is one user message), added to the thread."""
+    if items is None:
+        return []
+    parsed: list[tuple[str, list[dict[str, Any]]]] = []
+    if isinstance(items, str):
+        parsed.append(("user", [{"type": "text", "text": {"value": items,
+                                                           "annotations": []}}]))
+    else:
+        for i, entry in enumerate(items):
+            if not isinstance(entry, dict):
+                raise InvalidRequest("Each input item must be an object.", param=f"{where}[{i}]")
+            if entry.get("type") == "item_reference":
+                ref = _referenced(session, tenant, entry, f"{where}[{i}]")
+                parsed.append((ref.role, [dict(p) for p in ref.content]))
+                continue
+            parsed.append(message_input(entry, f"{where}[{i}]"))
+    created = now()
+    messages = [MessageRecord(
+        id=new_id("message"), tenant=tenant, created_at=created, thread_id=thread.id,
+        role=role, content=content, attachments=[], status="completed", completed_at=created)
+        for role, content in parsed]
+    if messages:
+        insert(session, *messages)
+    return messages
+
+
+def _referenced(session: Session, tenant: str, entry: dict[str, Any],
+                where: str) -> MessageRecord:
+    ref = session.exec(select(MessageRecord).where(
+        MessageRecord.id == str(entry.get("id")), MessageRecord.tenant == tenant)).first()
+    if ref is None:
+        raise not_found("item", str(entry.get("id")), f"{where}.id")
+    return ref
+
+
+def _chat_format(text: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`text.format` as the chat-completions `response_format` the engine passes on."""
+    fmt = (text or {}).get("format")
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
+        raise InvalidRequest("Invalid value for 'text.format.type'. Supported values are:"
+                             " 'text', 'json_object' and 'json_schema'.", param="text.format")
+    if fmt["type"] == "text":
+        return None
+    if fmt["type"] == "json_object":
+        return {"type": "json_object"}
+    if not isinstance(fmt.get("schema"), dict) or not fmt.get("name"):
+        raise InvalidRequest("A json_schema format needs a 'name' and a 'schema'.",
+                             param="text.format")
+    schema = {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt}
+    return {"type": "json_schema", "json_schema": schema}
+
+
+def _check_tools(tools: list[dict[str, Any]] | None) -> None:
+    for i, tool in enumerate(tools or []):
+        kind = tool.get("type")
+        if kind in HOSTED_ONLY:
+            raise InvalidRequest(f"The tool '{kind}' is hosted by OpenAI and cannot run on this"
+                                 " server.", param=f"tools[{i}].type")
+        raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server yet.",
+                             param=f"tools[{i}].type")
+
+
+def _conversation_id(value: str | dict[str, Any] | None) -> str | None:
+    if isinstance(value, dict):
+        if not isinstance(value.get("id"), str):
+            raise InvalidRequest("Missing required parameter: 'conversation.id'.",
+                                 param="conversation.id")
+        return str(value["id"])
+    return value
+
+
+def _context(session: Session, tenant: str, body: CreateResponse | InputTokens
+             ) -> tuple[ThreadRecord | None, RunRecord | None]:
+    """The conversation or the previous response the request continues (not both)."""
+    conv_id = _conversation_id(body.conversation)
+    if conv_id and body.previous_response_id:
+        raise InvalidRequest("Mutually exclusive parameters: Ensure you are only providing one"
+                             " of: 'previous_response_id' or 'conversation'.",
+                             param="previous_response_id")
+    if conv_id:
+        return conversation(session, tenant, conv_id, "conversation"), None
+    if body.previous_response_id:
+        prev = get_owned(session, RunRecord, tenant, body.previous_response_id, "response",
+                         "previous_response_id")
+        if prev.face != FACE or not (prev.face_data or {}).get("store", True):
+            raise not_found("response", body.previous_response_id, "previous_response_id")
+        return None, prev
+    return None, None
+
+
+def _copy_history(session: Session, tenant: str, prev: RunRecord,
+                  thread: ThreadRecord) -> None:
+    """The previous response's thread up to its answer, copied into a new private thread."""
+    last = session.exec(select(MessageRecord.seq).where(
+        MessageRecord.thread_id == prev.thread_id,
+        (col(MessageRecord.run_id) == prev.id) | col(MessageRecord.id).in_(
+            (prev.face_data or {}).get("input", [])),
+    ).order_by(col(MessageRecord.seq).desc())).first()
+    if last is None:
+        return
+    history = session.exec(select(MessageRecord).where(
+        MessageRecord.thread_id == prev.thread_id, col(MessageRecord.seq) <= last,
+    ).order_by(col(MessageRecord.seq))).all()
+    copies = [MessageRecord(
+        id=new_id("message"), tenant=tenant, created_at=m.created_at, thread_id=thread.id,
+        role=m.role, content=m.content, attachments=m.attachments, status=m.status,
+        completed_at=m.completed_at, run_id=m.run_id) for m in history]
+    if copies:
+        insert(session, *copies)
+
+
+def create(session: Session, tenant: str, body: CreateResponse) -> RunRecord:
+    """POST /v1/responses: the input as messages, then a queued run of this face."""
+    if not body.model:
+        raise InvalidRequest("Missing required parameter: 'model'.", param="model")
+    store = body.store is not False
+    if body.background and not store:
+        raise InvalidRequest("Background responses must be stored: 'store' cannot be false"
+                             " with 'background' true.", param="store")
+    if body.stream_options is not None and not body.stream:
+        raise InvalidRequest("'stream_options' is only allowed when 'stream' is true.",
+                             param="stream_options")
+    for i, name in enumerate(body.include or []):
+        if name not in INCLUDES:
+            raise InvalidRequest(f"Invalid value: '{name}'.", param=f"include[{i}]")
+    _check_tools(body.tools)
+    response_format = _chat_format(body.text)
+    thread, prev = _context(session, tenant, body)
+    if thread is None:
+        thread = ThreadRecord(id=new_id("thread"), tenant=tenant, private=True)
+        insert(session, thread)
+        if prev is not None:
+            _copy_history(session, tenant, prev, thread)
+    added = new_messages(session, tenant, thread, body.input, "input")
+    if not added and prev is None and not body.conversation:
+        raise InvalidRequest("Missing required parameter: 'input'.", param="input")
+    created = now()
+    run = RunRecord(
+        id=new_id("response"), tenant=tenant, created_at=created, thread_id=thread.id,
+        assistant_id="", status=RunStatus.QUEUED.value, model=body.model,
+        instructions=body.instructions or "", tools=[], meta=body.metadata,
+        temperature=body.temperature, top_p=body.top_p,
+        max_completion_tokens=body.max_output_tokens, tool_choice=body.tool_choice,
+        parallel_tool_calls=body.parallel_tool_calls is not False,
+        response_format=response_format,
+        reasoning_effort=(body.reasoning or {}).get("effort"),
+        expires_at=created + get_settings().run_expiry_seconds, stream=bool(body.stream),
+        updated_at=time.time(), face=FACE,
+        face_data={
+            "store": store, "background": bool(body.background),
+            "previous_response_id": body.previous_response_id,
+            "conversation": None if thread.private else thread.id,
+            "input": [m.id for m in added], "text": body.text,
+            "truncation": body.truncation, "max_tool_calls": body.max_tool_calls,
+            "user": body.user, "safety_identifier": body.safety_identifier,
+            "prompt_cache_key": body.prompt_cache_key,
+            # someone waits for the end: a plain create, or a stream
+            "waited": not body.background or bool(body.stream),
+        })
+    engine_runs.insert_queued(session, run)
+    engine_runs.announce(session, run)
+    return run
+
+
+def cancel(session: Session, tenant: str, response_id: str) -> RunRecord:
+    """Only a background response can be cancelled; a finished one is returned as it is."""
+    run = get(session, tenant, response_id)
+    if not (run.face_data or {}).get("background"):
+        raise InvalidRequest("Only responses created with background=true can be cancelled.",
+                             param="response_id")
+    if run.status in (RunStatus.QUEUED.value, RunStatus.IN_PROGRESS.value) and not (
+            engine_runs.request_cancel(session, run)):
+        session.refresh(run)  # it changed under us: cancel what it is now
+        return cancel(session, tenant, response_id)
+    return run
+
+
+def delete(session: Session, tenant: str, response_id: str) -> None:
+    """Remove a response; a private thread goes with it, a conversation keeps its items."""
+    run = get(session, tenant, response_id)
+    drop(session, run)
+
+
+def drop_unstored(session: Session, tenant: str, response_id: str) -> None:
+    """Remove a store=false response once it has been answered."""
+    run = get_owned(session, RunRecord, tenant, response_id, "response")
+    if run.face == FACE and not (run.face_data or {}).get("store", True):
+        drop(session, run)
+
+
+def drop(session: Session, run: RunRecord) -> None:
+    """Remove the run and, when it had one, its private thread with its messages."""
+    thread = session.exec(select(ThreadRecord).where(ThreadRecord.id == run.thread_id)).first()
+    session.delete(run)
+    if thread is not None and thread.private:
+        session.exec(sql_delete(MessageRecord).where(
+            col(MessageRecord.thread_id) == thread.id))
+        session.delete(thread)
+    session.flush()
+
+
+def input_tokens(session: Session, tenant: str, body: InputTokens) -> int:
+    """An estimate of the tokens a response with this input would read (4 characters each)."""
+    thread, prev = _context(session, tenant, body)
+    texts: list[str] = [body.instructions or ""]
+    source = thread.id if thread is not None else prev.thread_id if prev is not None else None
+    if source is not None:
+        texts += [message_text(m.content) for m in session.exec(select(MessageRecord).where(
+            MessageRecord.thread_id == source)).all()]
+    if isinstance(body.input, str):
+        texts.append(body.input)
+    else:
+        for i, entry in enumerate(body.input or []):
+            texts.append(message_text(message_input(entry, f"input[{i}]")[1]))
+    return sum(estimate_tokens(t) for t in texts if t)
