@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     sweep_interval: float = 2.0
     queued_stale_seconds: float = 30.0
     stream_ttl_seconds: int = 3600
+    # How long a plain (not background) POST /v1/responses waits for its answer before it
+    # answers with the response as it is then (still in progress; retrieve it later).
+    response_wait_seconds: float = 600.0
     broker_visibility_timeout: int = 600
     task_time_limit: int = 540
     # Run workers wait on the model almost all the time: thread pools keep that many model

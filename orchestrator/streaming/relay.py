@@ -117,18 +117,22 @@ async def relay(run_id: str, start: str = "0-0", *, ends: frozenset[str], block_
                     return
 
 
-async def wait_for_end(run_id: str, *, ends: frozenset[str],
-                       block_ms: int = 5000) -> dict[str, Any]:
-    """The payload of the run's first event among `ends`, once it is on the run's stream.
+async def wait_for_end(run_id: str, *, ends: frozenset[str], timeout: float,
+                       block_ms: int = 5000) -> dict[str, Any] | None:
+    """The payload of the run's first event among `ends`, once it is on the run's stream;
+    None when `timeout` seconds pass first.
 
     For a request that answers when the run is done: it waits on the stream (no database
     polling); a Redis outage only delays it, since the sweeper republishes committed events.
     """
     client = get_async_redis()
     key, last = stream_key(run_id), "0-0"
-    while True:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (left := deadline - loop.time()) > 0:
         try:
-            batches: Any = await client.xread({key: last}, block=block_ms, count=200)
+            batches: Any = await client.xread({key: last}, count=200,
+                                              block=max(1, min(block_ms, int(left * 1000))))
         except redis.RedisError:
             await asyncio.sleep(0.5)
             continue
@@ -137,6 +141,7 @@ async def wait_for_end(run_id: str, *, ends: frozenset[str],
                 last = entry_id.decode()
                 if fields[b"event"].decode() in ends:
                     return dict(json.loads(fields[b"data"]))
+    return None
 
 
 def exclusive_before(stream_id: str) -> str:

@@ -159,7 +159,8 @@ def test_conversation_items_and_responses(sdk: openai.OpenAI, pipeline: Stack) -
     assert [i.content[0].text for i in added.data] == ["conv: noted"]
     sdk.conversations.items.delete(items.data[0].id, conversation_id=conv.id)
     left = sdk.conversations.items.list(conv.id, order="asc").data
-    assert [i.content[0].text for i in left][0] == "conv: who am I?" and len(left) == 3
+    assert [i.content[0].text for i in left] == [
+        "conv: who am I?", "Echo: conv: who am I?", "conv: noted"]
     assert sdk.conversations.update(conv.id, metadata={"topic": "x"}).metadata == {"topic": "x"}
     assert sdk.conversations.retrieve(conv.id).metadata == {"topic": "x"}
     gone = sdk.conversations.delete(conv.id)

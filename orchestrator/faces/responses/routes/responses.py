@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.errors import InvalidRequest
 from orchestrator.faces.responses import mappers
@@ -20,6 +21,7 @@ from orchestrator.faces.responses.render import END_EVENTS, numbered
 from orchestrator.faces.responses.schemas import CreateResponse, InputTokens
 from orchestrator.models import RunRecord
 from orchestrator.pagination import page_in_memory, wire_page
+from orchestrator.records import get_owned
 from orchestrator.streaming.relay import relay, wait_for_end
 
 router = APIRouter(prefix="/responses", tags=["responses"])
@@ -37,6 +39,12 @@ def _forget(tenant: str, response_id: str) -> None:
     """A store=false response is gone once its answer has been given."""
     with unit_of_work() as db:
         svc.drop_unstored(db, tenant, response_id)
+
+
+def _current(tenant: str, response_id: str) -> dict[str, Any]:
+    with unit_of_work() as db:
+        run = get_owned(db, RunRecord, tenant, response_id, "response")
+        return mappers.response(run, svc.outputs(db, run))
 
 
 async def _stream(run: RunRecord, starting_after: int = -1,
@@ -58,7 +66,10 @@ async def create_response(body: CreateResponse, tenant: Tenant) -> Any:
                                  media_type="text/event-stream", headers=SSE_HEADERS)
     if body.background:
         return made["wire"]
-    final = await wait_for_end(run.id, ends=END_EVENTS)
+    final = await wait_for_end(run.id, ends=END_EVENTS,
+                               timeout=get_settings().response_wait_seconds)
+    if final is None:  # still going: the response as it is now (store=false: kept till done)
+        return await run_in_threadpool(_current, tenant, run.id)
     if not stored:
         await run_in_threadpool(_forget, tenant, run.id)
     return final["response"]
