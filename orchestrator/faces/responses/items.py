@@ -1,4 +1,4 @@
-"""Input items to stored message content, and stored messages to Responses items."""
+"""Input items to stored messages (role, content), and stored messages to Responses items."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any
 
 from orchestrator.errors import InvalidRequest
 from orchestrator.models import MessageRecord
+from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT
 
 ROLES = ("user", "assistant", "system", "developer")
 # Item types of the hosted API this server does not take in input yet: a clear 400, not a guess.
-NOT_YET = ("function_call", "function_call_output", "file_search_call", "code_interpreter_call",
+NOT_YET = ("file_search_call", "code_interpreter_call",
            "reasoning", "web_search_call", "computer_call", "computer_call_output",
            "image_generation_call", "local_shell_call", "local_shell_call_output", "mcp_call",
            "mcp_list_tools", "mcp_approval_request", "mcp_approval_response", "custom_tool_call",
@@ -55,9 +56,33 @@ def _part(part: Any, role: str, where: str) -> dict[str, Any]:
                          " 'input_image', 'output_text' and 'refusal'.", param=f"{where}.type")
 
 
+def _string(item: dict[str, Any], name: str, where: str) -> str:
+    value = item.get(name)
+    if not isinstance(value, str):
+        raise InvalidRequest(f"Missing required parameter: '{name}'.", param=f"{where}.{name}")
+    return value
+
+
+def _output(value: Any, where: str) -> str:
+    """A function call's output: a string, or content parts whose texts are joined."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(str(p.get("text", "")) for p in value if isinstance(p, dict))
+    raise InvalidRequest("Missing required parameter: 'output'.", param=f"{where}.output")
+
+
 def message_input(item: dict[str, Any], where: str) -> tuple[str, list[dict[str, Any]]]:
-    """(role, stored content) of one input message item."""
+    """(role, stored content) of one input item: a message, a function call or its output."""
     kind = item.get("type", "message")
+    if kind == "function_call":
+        return TOOL_CALL, [{"type": "function_call", "function_call": {
+            "call_id": _string(item, "call_id", where), "name": _string(item, "name", where),
+            "arguments": _string(item, "arguments", where)}}]
+    if kind == "function_call_output":
+        return TOOL_OUTPUT, [{"type": "function_call_output", "function_call_output": {
+            "call_id": _string(item, "call_id", where),
+            "output": _output(item.get("output"), where)}}]
     if kind in NOT_YET:
         raise InvalidRequest(f"Input items of type '{kind}' are not supported by this server"
                              " yet.", param=f"{where}.type")
@@ -107,7 +132,15 @@ def _annotation(ann: dict[str, Any]) -> dict[str, Any]:
 
 
 def item(msg: MessageRecord) -> dict[str, Any]:
-    """A message as a Responses / Conversations `message` item."""
+    """A message as a Responses / Conversations item (a message, a call or its output)."""
+    if msg.role == TOOL_CALL:
+        call = msg.content[0]["function_call"]
+        return {"type": "function_call", "id": msg.id, "call_id": call["call_id"],
+                "name": call["name"], "arguments": call["arguments"], "status": "completed"}
+    if msg.role == TOOL_OUTPUT:
+        out = msg.content[0]["function_call_output"]
+        return {"type": "function_call_output", "id": msg.id, "call_id": out["call_id"],
+                "output": out["output"], "status": "completed"}
     status = msg.status if msg.status in ("in_progress", "completed", "incomplete") else (
         "completed")
     return {"type": "message", "id": msg.id, "status": status, "role": msg.role,

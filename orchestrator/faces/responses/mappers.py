@@ -65,7 +65,7 @@ def response(run: RunRecord, outputs: list[MessageRecord]) -> dict[str, Any]:
         "top_p": 1.0 if run.top_p is None else run.top_p, "top_logprobs": 0,
         "text": {"format": (fd.get("text") or {}).get("format") or {"type": "text"},
                  "verbosity": "medium"},
-        "tool_choice": run.tool_choice or "auto", "tools": run.tools,
+        "tool_choice": fd.get("tool_choice") or "auto", "tools": fd.get("tools", []),
         "truncation": fd.get("truncation") or "disabled", "usage": _usage(run.usage),
         "user": fd.get("user"), "safety_identifier": fd.get("safety_identifier"),
         "prompt_cache_key": fd.get("prompt_cache_key"), "metadata": run.meta or {},

@@ -20,6 +20,7 @@ from orchestrator.faces.responses import mappers
 from orchestrator.faces.responses.items import item, output_text
 from orchestrator.faces.responses.services import outputs
 from orchestrator.models import MessageRecord, RunRecord
+from orchestrator.models.message import TOOL_CALL, function_call_id
 from orchestrator.streaming import outbox
 from orchestrator.streaming.relay import publish_live
 
@@ -47,9 +48,53 @@ def _part(msg: MessageRecord | None, text: str = "") -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
+# Runs of this process whose answer text was announced: their function calls come after it.
+_TEXT: set[str] = set()
+
+
+def _call_index(run: RunRecord, index: int) -> int:
+    return index + (1 if run.id in _TEXT else 0)
+
+
+def _call(session: Session | None, run: RunRecord, msg: MessageRecord, change: str) -> None:
+    index = _call_index(run, int(msg.id.rsplit("_", 1)[1]))
+    done = item(msg)
+    if change == CREATED:
+        _write(session, run, "response.output_item.added", {"output_index": index, "item": {
+            **done, "arguments": "", "status": "in_progress"}}, True)
+        _write(session, run, "response.function_call_arguments.delta", {
+            "item_id": msg.id, "output_index": index, "delta": done["arguments"]}, True)
+    elif change == "completed":
+        _write(session, run, "response.function_call_arguments.done", {
+            "item_id": msg.id, "output_index": index, "name": done["name"],
+            "arguments": done["arguments"]}, True)
+        _write(session, run, "response.output_item.done",
+               {"output_index": index, "item": done}, True)
+
+
+def _call_delta(run: RunRecord, call: dict[str, Any]) -> None:
+    """A live piece of a function call: the first one opens its item."""
+    if call.get("type") != "function":
+        return
+    item_id = function_call_id(run.id, call["index"])
+    index = _call_index(run, call["index"])
+    function = call["function"]
+    if "id" in call:
+        _write(None, run, "response.output_item.added", {"output_index": index, "item": {
+            "type": "function_call", "id": item_id, "call_id": call["id"],
+            "name": function.get("name", ""), "arguments": "", "status": "in_progress"}}, True)
+    if function.get("arguments"):
+        _write(None, run, "response.function_call_arguments.delta", {
+            "item_id": item_id, "output_index": index, "delta": function["arguments"]}, True)
+
+
 def _message(session: Session | None, run: RunRecord, msg: MessageRecord, change: str) -> None:
+    if msg.role == TOOL_CALL:
+        _call(session, run, msg, change)
+        return
     where = {"item_id": msg.id, "output_index": 0}
     if change == CREATED:
+        _TEXT.add(run.id)
         opened = {**item(msg), "status": "in_progress", "content": []}
         _write(session, run, "response.output_item.added",
                {"output_index": 0, "item": opened}, True)
@@ -78,6 +123,7 @@ def _run(session: Session | None, run: RunRecord, change: str) -> None:
         return
     if not (run.stream or fd.get("waited")):
         return
+    _TEXT.discard(run.id)
     answers = outputs(session, run) if session is not None else []
     _write(session, run, end, {"response": mappers.response(run, answers)}, True)
 
@@ -91,6 +137,8 @@ def on_event(session: Session | None, event: ev.Event) -> None:
         return
     elif isinstance(event, ev.MessageChanged):
         _message(session, run, event.message, event.change)
+    elif isinstance(event, ev.ToolCallDelta):
+        _call_delta(run, event.call)
     elif isinstance(event, ev.ContentDelta):
         part = event.part
         if part.get("type") == "text":

@@ -8,6 +8,7 @@ that thread, and the engine's answer is the thread's next message.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -25,8 +26,10 @@ from orchestrator.faces.responses.schemas import CreateResponse, InputTokens
 from orchestrator.ids import new_id
 from orchestrator.models import MessageRecord, RunRecord, ThreadRecord
 from orchestrator.models.base import now
+from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT
 from orchestrator.records import get_owned
 
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 FACE = "responses"  # RunRecord.face of the runs this face creates and renders
 HOSTED_ONLY = ("web_search", "web_search_preview", "web_search_2025_08_26", "computer",
                "computer_use_preview", "image_generation", "mcp", "local_shell", "shell",
@@ -126,14 +129,58 @@ def _chat_format(text: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": schema}
 
 
-def _check_tools(tools: list[dict[str, Any]] | None) -> None:
+def _engine_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Responses function tools (flat) as the engine's (`function` nested), checked."""
+    out = []
     for i, tool in enumerate(tools or []):
         kind = tool.get("type")
         if kind in HOSTED_ONLY:
             raise InvalidRequest(f"The tool '{kind}' is hosted by OpenAI and cannot run on this"
                                  " server.", param=f"tools[{i}].type")
-        raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server yet.",
-                             param=f"tools[{i}].type")
+        if kind != "function":
+            raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server"
+                                 " yet.", param=f"tools[{i}].type")
+        name = tool.get("name")
+        if not isinstance(name, str) or not FUNCTION_NAME.match(name):
+            raise InvalidRequest("A function tool needs a 'name' of letters, digits, '_' or"
+                                 " '-' (at most 64).", param=f"tools[{i}].name")
+        function = {k: tool[k] for k in ("name", "description", "parameters", "strict")
+                    if tool.get(k) is not None}
+        out.append({"type": "function", "function": function})
+    return out
+
+
+def _engine_choice(choice: str | dict[str, Any] | None, tools: list[dict[str, Any]]) -> Any:
+    """`tool_choice` as the engine takes it (a function named as in chat completions)."""
+    if choice is None or isinstance(choice, str):
+        if choice not in (None, "auto", "none", "required"):
+            raise InvalidRequest(f"Invalid value: '{choice}'. Supported values are: 'none',"
+                                 " 'auto' and 'required'.", param="tool_choice")
+        return choice
+    if choice.get("type") != "function" or not isinstance(choice.get("name"), str):
+        raise InvalidRequest("tool_choice must be 'none', 'auto', 'required' or"
+                             " {\"type\": \"function\", \"name\": ...}.", param="tool_choice")
+    if choice["name"] not in {t["function"]["name"] for t in tools}:
+        raise InvalidRequest(f"Tool choice '{choice['name']}' is not among the tools.",
+                             param="tool_choice")
+    return {"type": "function", "function": {"name": choice["name"]}}
+
+
+def _check_calls_answered(session: Session, thread: ThreadRecord) -> None:
+    """Every function call of the thread has its output, and every output its call."""
+    recent = session.exec(select(MessageRecord).where(
+        MessageRecord.thread_id == thread.id,
+        col(MessageRecord.role).in_((TOOL_CALL, TOOL_OUTPUT)),
+    ).order_by(col(MessageRecord.seq).desc()).limit(200)).all()
+    calls = {m.content[0]["function_call"]["call_id"] for m in recent if m.role == TOOL_CALL}
+    outs = {m.content[0]["function_call_output"]["call_id"] for m in recent
+            if m.role == TOOL_OUTPUT}
+    for call_id in sorted(calls - outs):
+        raise InvalidRequest(f"No tool output found for function call {call_id}.",
+                             param="input")
+    for call_id in sorted(outs - calls):
+        raise InvalidRequest(f"No tool call found for function call output with call_id"
+                             f" {call_id}.", param="input")
 
 
 def _conversation_id(value: str | dict[str, Any] | None) -> str | None:
@@ -199,7 +246,8 @@ def create(session: Session, tenant: str, body: CreateResponse) -> RunRecord:
     for i, name in enumerate(body.include or []):
         if name not in INCLUDES:
             raise InvalidRequest(f"Invalid value: '{name}'.", param=f"include[{i}]")
-    _check_tools(body.tools)
+    tools = _engine_tools(body.tools)
+    tool_choice = _engine_choice(body.tool_choice, tools)
     response_format = _chat_format(body.text)
     thread, prev = _context(session, tenant, body)
     if thread is None:
@@ -210,19 +258,21 @@ def create(session: Session, tenant: str, body: CreateResponse) -> RunRecord:
     added = new_messages(session, tenant, thread, body.input, "input")
     if not added and prev is None and not body.conversation:
         raise InvalidRequest("Missing required parameter: 'input'.", param="input")
+    _check_calls_answered(session, thread)
     created = now()
     run = RunRecord(
         id=new_id("response"), tenant=tenant, created_at=created, thread_id=thread.id,
         assistant_id="", status=RunStatus.QUEUED.value, model=body.model,
-        instructions=body.instructions or "", tools=[], meta=body.metadata,
+        instructions=body.instructions or "", tools=tools, meta=body.metadata,
         temperature=body.temperature, top_p=body.top_p,
-        max_completion_tokens=body.max_output_tokens, tool_choice=body.tool_choice,
+        max_completion_tokens=body.max_output_tokens, tool_choice=tool_choice,
         parallel_tool_calls=body.parallel_tool_calls is not False,
         response_format=response_format,
         reasoning_effort=(body.reasoning or {}).get("effort"),
         expires_at=created + get_settings().run_expiry_seconds, stream=bool(body.stream),
-        updated_at=time.time(), face=FACE,
+        updated_at=time.time(), face=FACE, end_on_function_calls=True,
         face_data={
+            "tools": body.tools or [], "tool_choice": body.tool_choice,
             "store": store, "background": bool(body.background),
             "previous_response_id": body.previous_response_id,
             "conversation": None if thread.private else thread.id,
