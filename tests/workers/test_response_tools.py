@@ -136,3 +136,75 @@ def test_the_openai_agents_sdk_runs_a_tool_using_agent(pipeline: Stack) -> None:
     result = Runner.run_sync(agent, "agents: weather in Oslo?")
     assert called == ["Oslo"]
     assert result.final_output == "Tool said: snow in Oslo"
+
+
+FERRY = "The ferry to Quillon departs at dawn from pier nineteen, every day but Sunday."
+
+
+def _store(sdk: openai.OpenAI, text: str) -> tuple[str, str]:
+    """(vector store id, file id) of a store holding one indexed text file."""
+    from tests.workers.conftest import wait_for
+
+    fid = sdk.files.create(file=("ferry.txt", text.encode()), purpose="assistants").id
+    store = sdk.vector_stores.create(name="ferries", file_ids=[fid])
+    wait_for(lambda: sdk.vector_stores.retrieve(store.id).status == "completed", timeout=90)
+    return store.id, fid
+
+
+def _search_then_quote(pipeline: Stack, question: str) -> None:
+    pipeline.model.script(
+        {"match": question, "times": 1, "on": "user", "reply": {"tool_calls": [
+            {"name": "file_search", "arguments": json.dumps({"query": "Quillon ferry"})}]}},
+        {"match": question, "times": 1, "on": "tool", "reply": {"quote_tool": "pier"}})
+
+
+def test_file_search_answers_with_citations(sdk: openai.OpenAI, pipeline: Stack) -> None:
+    store_id, fid = _store(sdk, FERRY)
+    question = "rs-search: when does the Quillon ferry leave?"
+    _search_then_quote(pipeline, question)
+    r = sdk.responses.create(model=MODEL, input=question, include=["file_search_call.results"],
+                             tools=[{"type": "file_search", "vector_store_ids": [store_id]}])
+    assert r.status == "completed"
+    assert [i.type for i in r.output] == ["file_search_call", "message"]
+    search, answer = r.output
+    assert search.queries == ["Quillon ferry"] and search.results[0].file_id == fid
+    assert search.results[0].filename == "ferry.txt" and "pier nineteen" in search.results[0].text
+    text = answer.content[0]
+    assert "pier nineteen" in text.text and "【" not in text.text  # no source markers
+    [cite] = text.annotations
+    assert (cite.type, cite.file_id, cite.filename) == ("file_citation", fid, "ferry.txt")
+    assert 0 < cite.index <= len(text.text)
+    plain = sdk.responses.retrieve(r.id)
+    assert plain.output[0].results is None  # results only when included
+    assert sdk.responses.retrieve(r.id, include=["file_search_call.results"]).output[
+        0].results[0].file_id == fid
+
+
+def test_streamed_file_search_events(sdk: openai.OpenAI, pipeline: Stack) -> None:
+    store_id, fid = _store(sdk, FERRY)
+    question = "rs-search-stream: when does the Quillon ferry leave?"
+    _search_then_quote(pipeline, question)
+    with sdk.responses.stream(model=MODEL, input=question, tools=[
+            {"type": "file_search", "vector_store_ids": [store_id]}]) as s:
+        events = list(s)
+        final = s.get_final_response()
+    types = [e.type for e in events]
+    for name in ("response.file_search_call.in_progress", "response.file_search_call.searching",
+                 "response.file_search_call.completed"):
+        assert name in types
+    added = [e for e in events if e.type == "response.output_item.added"]
+    assert [(e.item.type, e.output_index) for e in added] == [
+        ("file_search_call", 0), ("message", 1)]
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == final.output[1].content[0].text and "【" not in text
+    assert final.output[1].content[0].annotations[0].file_id == fid
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+
+
+def test_file_search_on_a_store_of_another_tenant_is_404(
+        sdk: openai.OpenAI, other: openai.OpenAI) -> None:
+    store_id, _ = _store(sdk, FERRY)
+    with pytest.raises(openai.NotFoundError) as err:
+        other.responses.create(model=MODEL, input="x", tools=[
+            {"type": "file_search", "vector_store_ids": [store_id]}])
+    assert err.value.body["param"] == "tools[0].vector_store_ids[0]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from orchestrator.errors import InvalidRequest
@@ -9,6 +10,7 @@ from orchestrator.models import MessageRecord
 from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT
 
 ROLES = ("user", "assistant", "system", "developer")
+MARKER = re.compile(r"【\d+:\d+†[^】]*】")  # the engine's source marker in an answer
 # Item types of the hosted API this server does not take in input yet: a clear 400, not a guess.
 NOT_YET = ("file_search_call", "code_interpreter_call",
            "reasoning", "web_search_call", "computer_call", "computer_call_output",
@@ -100,14 +102,41 @@ def message_input(item: dict[str, Any], where: str) -> tuple[str, list[dict[str,
     return role, [_part(p, role, f"{where}.content[{j}]") for j, p in enumerate(content)]
 
 
-def _content(part: dict[str, Any], role: str) -> dict[str, Any]:
+def without_markers(value: str, annotations: list[dict[str, Any]],
+                    names: dict[str, str]) -> tuple[str, list[dict[str, Any]]]:
+    """An answer's text without its source markers (【0:1†name】), and its citations as the
+    Responses API gives them: the file and the place in the text where the marker was."""
+    out, cited, at = [], [], 0
+    for ann in sorted(annotations, key=lambda a: a.get("start_index", 0)):
+        start, end = ann.get("start_index", 0), ann.get("end_index", 0)
+        if start < at or end > len(value):
+            continue
+        out.append(MARKER.sub("", value[at:start]))
+        at = end
+        index = sum(len(x) for x in out)
+        if ann.get("type") == "file_citation":
+            fid = ann["file_citation"]["file_id"]
+            cited.append({"type": "file_citation", "file_id": fid,
+                          "filename": names.get(fid, ""), "index": index})
+        elif ann.get("type") == "file_path":
+            out.append(value[start:end])  # a sandbox link stays in the text
+            index = sum(len(x) for x in out)
+            cited.append({"type": "container_file_citation",
+                          "file_id": ann["file_path"]["file_id"], "container_id": "",
+                          "filename": "", "start_index": index - (end - start),
+                          "end_index": index})
+    out.append(MARKER.sub("", value[at:]))
+    return "".join(out), cited
+
+
+def _content(part: dict[str, Any], role: str, names: dict[str, str]) -> dict[str, Any]:
     kind = part.get("type")
     if kind == "text":
         text = part["text"]
         value = text["value"] if isinstance(text, dict) else str(text)
         if role == "assistant":
-            return {"type": "output_text", "text": value, "logprobs": [],
-                    "annotations": [_annotation(a) for a in text.get("annotations", [])]}
+            clean, cited = without_markers(value, text.get("annotations", []), names)
+            return {"type": "output_text", "text": clean, "logprobs": [], "annotations": cited}
         return {"type": "input_text", "text": value}
     if kind == "image_file":
         return {"type": "input_image", "file_id": part["image_file"]["file_id"],
@@ -120,18 +149,18 @@ def _content(part: dict[str, Any], role: str) -> dict[str, Any]:
     return {"type": "input_text", "text": ""}
 
 
-def _annotation(ann: dict[str, Any]) -> dict[str, Any]:
-    if ann.get("type") == "file_citation":
-        return {"type": "file_citation", "file_id": ann["file_citation"]["file_id"],
-                "filename": ann.get("filename", ""), "index": ann.get("end_index", 0)}
-    if ann.get("type") == "file_path":
-        return {"type": "container_file_citation", "file_id": ann["file_path"]["file_id"],
-                "container_id": "", "filename": "", "start_index": ann.get("start_index", 0),
-                "end_index": ann.get("end_index", 0)}
-    return ann
+def search_call(call: dict[str, Any], query: str, results: bool) -> dict[str, Any]:
+    """A recorded file_search call as a `file_search_call` item (results when included)."""
+    hits = (call.get("file_search") or {}).get("results") or []
+    return {"type": "file_search_call", "id": call["id"], "status": "completed",
+            "queries": [query] if query else [],
+            "results": [{"file_id": h["file_id"], "filename": h.get("file_name", ""),
+                         "score": h.get("score"), "attributes": {},
+                         "text": " ".join(p.get("text", "") for p in h.get("content") or [])}
+                        for h in hits] if results else None}
 
 
-def item(msg: MessageRecord) -> dict[str, Any]:
+def item(msg: MessageRecord, names: dict[str, str] | None = None) -> dict[str, Any]:
     """A message as a Responses / Conversations item (a message, a call or its output)."""
     if msg.role == TOOL_CALL:
         call = msg.content[0]["function_call"]
@@ -144,9 +173,9 @@ def item(msg: MessageRecord) -> dict[str, Any]:
     status = msg.status if msg.status in ("in_progress", "completed", "incomplete") else (
         "completed")
     return {"type": "message", "id": msg.id, "status": status, "role": msg.role,
-            "content": [_content(p, msg.role) for p in msg.content]}
+            "content": [_content(p, msg.role, names or {}) for p in msg.content]}
 
 
 def output_text(msg: MessageRecord) -> str:
-    """The text of an answer (what `response.output_text.done` carries)."""
-    return "".join(p["text"]["value"] for p in msg.content if p.get("type") == "text")
+    """The text of an answer, without source markers (`response.output_text.done`)."""
+    return "".join(p["text"] for p in item(msg)["content"] if p["type"] == "output_text")

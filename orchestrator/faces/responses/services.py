@@ -21,12 +21,18 @@ from orchestrator.engine import runs as engine_runs
 from orchestrator.engine.prompt import estimate_tokens, message_text
 from orchestrator.engine.status import RunStatus
 from orchestrator.errors import InvalidRequest, not_found
-from orchestrator.faces.responses.items import message_input
+from orchestrator.faces.responses.items import item, message_input, search_call
 from orchestrator.faces.responses.schemas import CreateResponse, InputTokens
 from orchestrator.ids import new_id
-from orchestrator.models import MessageRecord, RunRecord, ThreadRecord
+from orchestrator.models import (
+    MessageRecord,
+    RunRecord,
+    RunStepRecord,
+    ThreadRecord,
+    VectorStoreRecord,
+)
 from orchestrator.models.base import now
-from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT
+from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT, function_call_id
 from orchestrator.records import get_owned
 
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -53,6 +59,50 @@ def outputs(session: Session, run: RunRecord) -> list[MessageRecord]:
     return list(session.exec(select(MessageRecord).where(
         MessageRecord.thread_id == run.thread_id, MessageRecord.run_id == run.id,
     ).order_by(col(MessageRecord.seq))).all())
+
+
+def cited_names(steps: list[RunStepRecord]) -> dict[str, str]:
+    """File names of the results a run's searches found (for its citations)."""
+    return {hit["file_id"]: hit.get("file_name", "") for step in steps
+            for call in step.step_details.get("tool_calls", [])
+            if call.get("type") == "file_search"
+            for hit in (call.get("file_search") or {}).get("results") or []}
+
+
+def run_steps(session: Session, run: RunRecord) -> list[RunStepRecord]:
+    """The run's steps in order."""
+    return list(session.exec(select(RunStepRecord).where(
+        RunStepRecord.run_id == run.id).order_by(col(RunStepRecord.ordinal))).all())
+
+
+def output_items(session: Session, run: RunRecord,
+                 include: list[str] | None = None) -> list[dict[str, Any]]:
+    """The response's output: its steps' items in order (tool calls, answers); `include` as
+    the request that reads it asked (None: as the create did)."""
+    steps = run_steps(session, run)
+    messages = {m.id: m for m in outputs(session, run)}
+    names = cited_names(steps)
+    chosen = (run.face_data or {}).get("include") if include is None else include
+    results = "file_search_call.results" in (chosen or [])
+    out: list[dict[str, Any]] = []
+    for step in steps:
+        details = step.step_details
+        if details.get("type") == "message_creation":
+            msg = messages.pop(details["message_creation"]["message_id"], None)
+            if msg is not None:
+                out.append(item(msg, names))
+            continue
+        searches = details.get("searches") or {}
+        for i, call in enumerate(details.get("tool_calls", [])):
+            if call.get("type") == "file_search":
+                query = (searches.get(call["id"]) or {}).get("query", "")
+                out.append(search_call(call, query, results))
+            elif call.get("type") == "function":
+                msg = messages.pop(function_call_id(run.id, i), None)
+                if msg is not None:
+                    out.append(item(msg))
+    out.extend(item(m, names) for m in messages.values())  # none expected: a safety net
+    return out
 
 
 def inputs(session: Session, run: RunRecord) -> list[MessageRecord]:
@@ -129,14 +179,44 @@ def _chat_format(text: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": schema}
 
 
-def _engine_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Responses function tools (flat) as the engine's (`function` nested), checked."""
+def _search_tool(session: Session, tenant: str, tool: dict[str, Any],
+                 where: str) -> dict[str, Any]:
+    """A file_search tool as the engine takes it: its stores (the tenant's) and options."""
+    ids = tool.get("vector_store_ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(x, str) for x in ids):
+        raise InvalidRequest("file_search needs 'vector_store_ids': a list of store ids.",
+                             param=f"{where}.vector_store_ids")
+    for j, sid in enumerate(ids):
+        get_owned(session, VectorStoreRecord, tenant, sid, "vector store",
+                  f"{where}.vector_store_ids[{j}]")
+    if tool.get("filters") is not None:
+        raise InvalidRequest("Attribute filters are not supported by this server yet.",
+                             param=f"{where}.filters")
+    options: dict[str, Any] = {}
+    limit = tool.get("max_num_results")
+    if limit is not None:
+        if not isinstance(limit, int) or not 1 <= limit <= 50:
+            raise InvalidRequest("max_num_results must be between 1 and 50.",
+                                 param=f"{where}.max_num_results")
+        options["max_num_results"] = limit
+    ranking = tool.get("ranking_options") or {}
+    if ranking.get("score_threshold") is not None:
+        options["ranking_options"] = {"score_threshold": float(ranking["score_threshold"])}
+    return {"type": "file_search", "file_search": options, "vector_store_ids": ids}
+
+
+def _engine_tools(session: Session, tenant: str,
+                  tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Responses tools (function flat, file_search with its stores) as the engine's."""
     out = []
     for i, tool in enumerate(tools or []):
         kind = tool.get("type")
         if kind in HOSTED_ONLY:
             raise InvalidRequest(f"The tool '{kind}' is hosted by OpenAI and cannot run on this"
                                  " server.", param=f"tools[{i}].type")
+        if kind == "file_search":
+            out.append(_search_tool(session, tenant, tool, f"tools[{i}]"))
+            continue
         if kind != "function":
             raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server"
                                  " yet.", param=f"tools[{i}].type")
@@ -160,7 +240,7 @@ def _engine_choice(choice: str | dict[str, Any] | None, tools: list[dict[str, An
     if choice.get("type") != "function" or not isinstance(choice.get("name"), str):
         raise InvalidRequest("tool_choice must be 'none', 'auto', 'required' or"
                              " {\"type\": \"function\", \"name\": ...}.", param="tool_choice")
-    if choice["name"] not in {t["function"]["name"] for t in tools}:
+    if choice["name"] not in {t["function"]["name"] for t in tools if "function" in t}:
         raise InvalidRequest(f"Tool choice '{choice['name']}' is not among the tools.",
                              param="tool_choice")
     return {"type": "function", "function": {"name": choice["name"]}}
@@ -246,7 +326,7 @@ def create(session: Session, tenant: str, body: CreateResponse) -> RunRecord:
     for i, name in enumerate(body.include or []):
         if name not in INCLUDES:
             raise InvalidRequest(f"Invalid value: '{name}'.", param=f"include[{i}]")
-    tools = _engine_tools(body.tools)
+    tools = _engine_tools(session, tenant, body.tools)
     tool_choice = _engine_choice(body.tool_choice, tools)
     response_format = _chat_format(body.text)
     thread, prev = _context(session, tenant, body)
@@ -276,7 +356,7 @@ def create(session: Session, tenant: str, body: CreateResponse) -> RunRecord:
             "store": store, "background": bool(body.background),
             "previous_response_id": body.previous_response_id,
             "conversation": None if thread.private else thread.id,
-            "input": [m.id for m in added], "text": body.text,
+            "input": [m.id for m in added], "text": body.text, "include": body.include,
             "truncation": body.truncation, "max_tool_calls": body.max_tool_calls,
             "user": body.user, "safety_identifier": body.safety_identifier,
             "prompt_cache_key": body.prompt_cache_key,
