@@ -36,7 +36,8 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
     """A migrated database and a running `orchestrator api` against it."""
     workdir = tmp_path_factory.mktemp(f"api-{backend}")
     db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
-    with db as url, api_server(url, workdir) as srv:
+    # No worker answers here: a plain POST /v1/responses gives up waiting after 2 s.
+    with db as url, api_server(url, workdir, ORCH_RESPONSE_WAIT_SECONDS="2") as srv:
         yield srv
 
 
