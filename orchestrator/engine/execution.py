@@ -30,6 +30,7 @@ from orchestrator.engine.terminal import fail, finish_cancel, load
 from orchestrator.ids import new_id
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.base import now
+from orchestrator.models.message import TOOL_CALL, function_call_id
 
 HISTORY_LIMIT = 1000  # newest thread messages read per step; truncation cuts further
 
@@ -167,7 +168,8 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
         return fail(session, run, "server_error",
                     f"The model called {', '.join(names)}, which this run cannot use together"
                     " or does not have enabled.", owner)
-    if outcome.tool_calls:
+    ends_on_calls = bool(outcome.tool_calls) and run.end_on_function_calls
+    if outcome.tool_calls and not ends_on_calls:
         changes: dict[str, Any] = {
             "usage": usage, "steps_taken": taken, "attempts": 0, "lease_owner": None,
             "lease_expires_at": None, "required_action": {
@@ -214,7 +216,8 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
         tool_step = RunStepRecord(
             id=ids.tool_step, tenant=run.tenant, created_at=created, run_id=run.id,
             ordinal=tool_ordinal, thread_id=run.thread_id, assistant_id=run.assistant_id,
-            type="tool_calls", status=StepStatus.IN_PROGRESS.value, usage=step_usage,
+            type="tool_calls", usage=step_usage, completed_at=created if ends_on_calls else None,
+            status=(StepStatus.COMPLETED if ends_on_calls else StepStatus.IN_PROGRESS).value,
             step_details={"type": "tool_calls", "tool_calls": [
                 {"id": c.id, "type": "function",
                  "function": {"name": c.name, "arguments": c.arguments, "output": None}}
@@ -222,8 +225,28 @@ def record_outcome(session: Session, run: RunRecord, owner: str, outcome: ModelO
         insert(session, tool_step)
         if "tools" not in streamed_created:
             _emit_step(session, run, tool_step, CREATED, StepStatus.IN_PROGRESS)
+        if ends_on_calls:
+            _record_calls(session, run, outcome, created, "tools" in streamed_created)
+            _emit_step(session, run, tool_step, StepStatus.COMPLETED)
     emit(session, RunChanged(run, event))
     return True
+
+
+def _record_calls(session: Session, run: RunRecord, outcome: ModelOutcome, created: int,
+                  streamed: bool) -> None:
+    """A run that ends on its function calls keeps them as the thread's tool_call messages."""
+    calls = [MessageRecord(
+        id=function_call_id(run.id, i), tenant=run.tenant, created_at=created,
+        thread_id=run.thread_id, role=TOOL_CALL, attachments=[], status="completed",
+        completed_at=created, assistant_id=run.assistant_id, run_id=run.id,
+        content=[{"type": "function_call", "function_call": {
+            "call_id": c.id, "name": c.name, "arguments": c.arguments}}])
+        for i, c in enumerate(outcome.tool_calls)]
+    insert(session, *calls)
+    for msg in calls:
+        if not streamed:
+            _emit_message(session, run, msg, CREATED, "in_progress")
+        _emit_message(session, run, msg, "completed")
 
 
 def exhausted_budget(run: RunRecord) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 from orchestrator.engine import file_search as search_tool
 from orchestrator.engine.ci_outputs import tool_text
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
+from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT
 
 BUILTIN_FUNCTIONS: dict[str, dict[str, Any]] = {
     "code_interpreter": {
@@ -55,8 +56,32 @@ def message_text(content: Sequence[dict[str, Any]]) -> str:
 
 
 def _chat_message(msg: MessageRecord) -> dict[str, Any]:
+    if msg.role == TOOL_CALL:
+        calls = [p["function_call"] for p in msg.content if p.get("type") == "function_call"]
+        return {"role": "assistant", "content": None, "tool_calls": [
+            {"id": c["call_id"], "type": "function",
+             "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]}
+    if msg.role == TOOL_OUTPUT:
+        out: dict[str, Any] = next((p["function_call_output"] for p in msg.content
+                    if p.get("type") == "function_call_output"), {})
+        return {"role": "tool", "tool_call_id": out.get("call_id", ""),
+                "content": out.get("output", "")}
     role = "system" if msg.role == "developer" else msg.role  # the older name every model knows
     return {"role": role, "content": message_text(msg.content)}
+
+
+def _history(messages: Sequence[MessageRecord]) -> list[dict[str, Any]]:
+    """Thread messages as chat messages; consecutive function calls are one assistant turn."""
+    out: list[dict[str, Any]] = []
+    for msg in messages:
+        chat = _chat_message(msg)
+        last = out[-1] if out else None
+        if msg.role == TOOL_CALL and last is not None and last.get("tool_calls") and (
+                last.get("content") is None):
+            last["tool_calls"].extend(chat["tool_calls"])
+        else:
+            out.append(chat)
+    return out
 
 
 def _step_messages(step: RunStepRecord, own: dict[str, MessageRecord]) -> list[dict[str, Any]]:
@@ -130,7 +155,7 @@ def build_request(run: RunRecord, thread_messages: Sequence[MessageRecord],
     budget = context_tokens - fixed - (run.max_completion_tokens or 1024)
     if run.max_prompt_tokens:
         budget = min(budget, run.max_prompt_tokens - fixed)
-    history = _truncate([_chat_message(m) for m in thread_messages], run, max(budget, 0))
+    history = _truncate(_history(thread_messages), run, max(budget, 0))
     body: dict[str, Any] = {"model": model, "messages": system + history + run_part}
     tools = tools_for_model(run)
     if tools:

@@ -34,7 +34,9 @@ def _v2(session: Session, run: RunRecord) -> Scope:
         AssistantRecord.id == run.assistant_id)).first()
     thread = session.exec(select(ThreadRecord).where(ThreadRecord.id == run.thread_id)).first()
     wanted = store_ids(asst.tool_resources if asst else None) + store_ids(
-        thread.tool_resources if thread else None)
+        thread.tool_resources if thread else None) + [
+        sid for tool in run.tools if tool.get("type") == "file_search"
+        for sid in tool.get("vector_store_ids") or []]  # a run's own (a response's tool)
     found = session.exec(select(VectorStoreRecord).where(
         col(VectorStoreRecord.id).in_(wanted), VectorStoreRecord.tenant == run.tenant)).all()
     return Scope([s.id for s in found if not expired(s)], None)
@@ -48,8 +50,8 @@ def _v1_files(session: Session, run: RunRecord) -> list[str]:
 
 
 def resolve(session: Session, run: RunRecord, tool_name: str) -> Scope:
-    """v2 `file_search`: the assistant's and thread's stores; v1 `retrieval`: the run's and
-    the thread's message files, in the tenant's hidden v1 store."""
+    """v2 `file_search`: the assistant's, thread's and run's stores; v1 `retrieval`: the
+    run's and the thread's message files, in the tenant's hidden v1 store."""
     if tool_name != "retrieval":
         return _v2(session, run)
     files = _v1_files(session, run)

@@ -34,6 +34,19 @@ class MessageRecord(OwnedBase, table=True):
     meta: dict[str, str] | None = json_field(default=None, sa_column_kwargs={"name": "metadata"})
 
 
+# Roles beyond user / assistant: a function call the model made in a run that ended on it
+# (content: one {"type": "function_call", "function_call": {call_id, name, arguments}}), and
+# the client's output for it (one {"type": "function_call_output", ...: {call_id, output}}).
+TOOL_CALL = "tool_call"
+TOOL_OUTPUT = "tool"
+CHAT_ROLES = ("user", "assistant")  # the roles an Assistants thread shows
+
+
+def function_call_id(run_id: str, index: int) -> str:
+    """The message id of a run's index-th function call (known while it streams)."""
+    return f"fc_{run_id.partition('_')[2]}_{index}"
+
+
 def attachment_file_ids(attachments: list[dict[str, Any]] | None) -> list[str]:
     """The file ids of stored attachments (in order, without duplicates)."""
     return list(dict.fromkeys(a["file_id"] for a in attachments or [] if a.get("file_id")))

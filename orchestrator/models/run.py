@@ -64,6 +64,9 @@ class RunRecord(OwnedBase, table=True):
     # and the fields only that face reads (a response's store, background, input ids …).
     face: str = Field(default="assistants", max_length=16)
     face_data: dict[str, Any] | None = json_field()
+    # Function calls end the run `completed`, recorded as `tool_call` messages of the thread
+    # (the client answers with `tool` messages in its next run), instead of requires_action.
+    end_on_function_calls: bool = False
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: float | None = None
     updated_at: float = 0.0

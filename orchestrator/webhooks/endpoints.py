@@ -22,6 +22,7 @@ from orchestrator.models import (
     WebhookRunSecretRecord,
 )
 from orchestrator.records import get_owned
+from orchestrator.webhooks import catalog
 from orchestrator.webhooks.delivery import PENDING, cas
 from orchestrator.webhooks.outbox import ALL, check_target
 from orchestrator.webhooks.secrets import new_secret, rotate, run_secret
@@ -29,9 +30,10 @@ from orchestrator.webhooks.secrets import new_secret, rotate, run_secret
 MAX_ENDPOINTS = 50  # per tenant; every run transition reads them
 
 
-def check_events(events: list[str] | None, known: frozenset[str]) -> list[str]:
-    """Names among the face's `known` events (or "*"), without duplicates; a 400 naming the
-    bad one."""
+def check_events(events: list[str] | None) -> list[str]:
+    """Names among the registered events (or "*"), without duplicates; a 400 naming the bad
+    one."""
+    known = catalog.known()
     if events is None:
         return [ALL]
     if not events:
@@ -52,9 +54,9 @@ def get(session: Session, tenant: str, endpoint_id: str) -> WebhookEndpointRecor
 
 def add(session: Session, tenant: str, *, url: str, events: list[str] | None,
         description: str | None, metadata: dict[str, str] | None,
-        api_version: str, known: frozenset[str]) -> WebhookEndpointRecord:
-    """Check URL and events (among `known`), then record the endpoint with a fresh secret."""
-    events = check_events(events, known)
+        api_version: str) -> WebhookEndpointRecord:
+    """Check URL and events, then record the endpoint with a fresh secret."""
+    events = check_events(events)
     url = check_target(url, "url")
     count = session.exec(select(func.count()).select_from(WebhookEndpointRecord).where(
         col(WebhookEndpointRecord.tenant) == tenant)).one()
@@ -70,10 +72,10 @@ def add(session: Session, tenant: str, *, url: str, events: list[str] | None,
 
 
 def change(session: Session, tenant: str, endpoint_id: str,
-           sent: dict[str, Any], known: frozenset[str]) -> WebhookEndpointRecord:
-    """Change the fields the request sent (url, events among `known`, description, metadata,
-    disabled); re-enabling clears the failure record."""
-    events = check_events(sent["events"], known) if "events" in sent else None
+           sent: dict[str, Any]) -> WebhookEndpointRecord:
+    """Change the fields the request sent (url, events, description, metadata, disabled);
+    re-enabling clears the failure record."""
+    events = check_events(sent["events"]) if "events" in sent else None
     url = sent.get("url")
     if "url" in sent:
         if url is None:

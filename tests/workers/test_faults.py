@@ -128,6 +128,30 @@ def test_sigkill_worker_mid_step_then_new_worker(fst: Stack, client: openai.Open
     assert recovery < 60  # the 30 s goal is measured by bench/bench_runs.py on a quiet machine
 
 
+def test_sigkill_worker_with_20_background_responses_in_flight(
+        fst: Stack, client: openai.OpenAI) -> None:
+    """Background responses are runs: a SIGKILLed worker's are taken over, each answered once."""
+    victim = _only_worker(fst, "threads")
+    fst.model.script({"match": "bg-kill", "reply": {"content": "survived bg-kill",
+                                                     "delay_ms": 1500}})
+    made = [client.responses.create(model="m", input=f"bg-kill #{i}", background=True)
+            for i in range(20)]
+    wait_for(lambda: any(client.responses.retrieve(r.id).status == "in_progress"
+                         for r in made), timeout=30)
+    fst.kill_group(victim)
+    fst.workers.remove(victim)
+    fst.start_worker()
+
+    def done() -> list[Any] | None:
+        now = [client.responses.retrieve(r.id) for r in made]
+        return now if all(r.status not in ("queued", "in_progress") for r in now) else None
+    final = wait_for(done, timeout=90, every=0.25)
+    for r in final:
+        assert r.status == "completed", (r.id, r.status, r.error)
+        assert [(i.type, i.content[0].text) for i in r.output] == [
+            ("message", "survived bg-kill")]
+
+
 def test_sigkill_pool_child_mid_step(fst: Stack, client: openai.OpenAI) -> None:
     worker = _only_worker(fst, "prefork")
     fst.model.script({"match": "child-kill", "reply": {"content": "child ok",

@@ -57,6 +57,17 @@ def refusal(body: dict[str, Any]) -> APIError | None:
     return None
 
 
+def reads_its_thread(body: CreateResponse) -> bool:
+    """Whether creating it reads back rows it writes, so they cannot wait for the chunk's
+    INSERTs: a conversation's active response (the lock), or the function calls and outputs
+    of a continued history or of non-message input items (checked to pair up)."""
+    if body.conversation is not None or body.previous_response_id is not None:
+        return True
+    return isinstance(body.input, list) and any(
+        isinstance(entry, dict) and entry.get("type", "message") != "message"
+        for entry in body.input)
+
+
 class Responses:
     """The line handler of `/v1/responses`."""
 
@@ -83,9 +94,9 @@ class Responses:
     def start(self, session: Session, tenant: str, req: BatchRequestRecord) -> str:
         """Create the line's background response through the response service; its id."""
         body = CreateResponse.model_validate({**req.body, "background": True})
-        if body.conversation is None:
+        if not reads_its_thread(body):
             return svc.create(session, tenant, body).id
-        with inserts_now(session):  # a conversation may have an active response: see it now
+        with inserts_now(session):
             return svc.create(session, tenant, body).id
 
     def cancel(self, session: Session, run: RunRecord) -> None:

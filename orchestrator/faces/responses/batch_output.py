@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from typing import Any
+
+from sqlmodel import Session
 
 from orchestrator.batches.lines import Answer
 from orchestrator.engine.status import RunStatus
 from orchestrator.faces.responses import mappers
-from orchestrator.models import MessageRecord, RunRecord
+from orchestrator.faces.responses import services as svc
+from orchestrator.models import RunRecord
 
 
-def _outputs(session: Session, runs: list[RunRecord]) -> dict[str, list[MessageRecord]]:
-    """Each response's output messages, in order, in one query (services.outputs for many):
-    only those in the response's own thread (a continuation's copies carry the same run id)."""
-    found: dict[str, list[MessageRecord]] = {run.id: [] for run in runs}
-    if not runs:
-        return found
-    threads = {run.id: run.thread_id for run in runs}
-    rows = session.exec(select(MessageRecord).where(
-        col(MessageRecord.run_id).in_(list(threads)),
-    ).order_by(col(MessageRecord.seq))).all()
-    for msg in rows:
-        if threads.get(str(msg.run_id)) == msg.thread_id:
-            found[str(msg.run_id)].append(msg)
-    return found
-
-
-def answer(run: RunRecord, outputs: list[MessageRecord]) -> Answer:
+def answer(run: RunRecord, output: list[dict[str, Any]]) -> Answer:
     """A fed line's response (status_code 200, the Response) and, unless it completed, why."""
-    body = mappers.response(run, outputs)
+    body = mappers.response(run, output)
     response = {"status_code": 200, "request_id": f"req_{run.id.removeprefix('resp_')}",
                 "body": body}
     if run.status == RunStatus.COMPLETED.value:
@@ -41,6 +28,6 @@ def answer(run: RunRecord, outputs: list[MessageRecord]) -> Answer:
 
 
 def render(session: Session, runs: list[RunRecord]) -> list[Answer]:
-    """The answers of a page of fed lines' responses, in order."""
-    found = _outputs(session, runs)
-    return [answer(run, found[run.id]) for run in runs]
+    """The answers of a page of fed lines' responses, in order: each body as
+    GET /v1/responses/{id} shows it."""
+    return [answer(run, svc.output_items(session, run)) for run in runs]

@@ -1,15 +1,18 @@
-"""Input items to stored message content, and stored messages to Responses items."""
+"""Input items to stored messages (role, content), and stored messages to Responses items."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from orchestrator.errors import InvalidRequest
 from orchestrator.models import MessageRecord
+from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT
 
 ROLES = ("user", "assistant", "system", "developer")
+MARKER = re.compile(r"【\d+:\d+†[^】]*】")  # the engine's source marker in an answer
 # Item types of the hosted API this server does not take in input yet: a clear 400, not a guess.
-NOT_YET = ("function_call", "function_call_output", "file_search_call", "code_interpreter_call",
+NOT_YET = ("file_search_call", "code_interpreter_call",
            "reasoning", "web_search_call", "computer_call", "computer_call_output",
            "image_generation_call", "local_shell_call", "local_shell_call_output", "mcp_call",
            "mcp_list_tools", "mcp_approval_request", "mcp_approval_response", "custom_tool_call",
@@ -55,9 +58,33 @@ def _part(part: Any, role: str, where: str) -> dict[str, Any]:
                          " 'input_image', 'output_text' and 'refusal'.", param=f"{where}.type")
 
 
+def _string(item: dict[str, Any], name: str, where: str) -> str:
+    value = item.get(name)
+    if not isinstance(value, str):
+        raise InvalidRequest(f"Missing required parameter: '{name}'.", param=f"{where}.{name}")
+    return value
+
+
+def _output(value: Any, where: str) -> str:
+    """A function call's output: a string, or content parts whose texts are joined."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(str(p.get("text", "")) for p in value if isinstance(p, dict))
+    raise InvalidRequest("Missing required parameter: 'output'.", param=f"{where}.output")
+
+
 def message_input(item: dict[str, Any], where: str) -> tuple[str, list[dict[str, Any]]]:
-    """(role, stored content) of one input message item."""
+    """(role, stored content) of one input item: a message, a function call or its output."""
     kind = item.get("type", "message")
+    if kind == "function_call":
+        return TOOL_CALL, [{"type": "function_call", "function_call": {
+            "call_id": _string(item, "call_id", where), "name": _string(item, "name", where),
+            "arguments": _string(item, "arguments", where)}}]
+    if kind == "function_call_output":
+        return TOOL_OUTPUT, [{"type": "function_call_output", "function_call_output": {
+            "call_id": _string(item, "call_id", where),
+            "output": _output(item.get("output"), where)}}]
     if kind in NOT_YET:
         raise InvalidRequest(f"Input items of type '{kind}' are not supported by this server"
                              " yet.", param=f"{where}.type")
@@ -75,14 +102,41 @@ def message_input(item: dict[str, Any], where: str) -> tuple[str, list[dict[str,
     return role, [_part(p, role, f"{where}.content[{j}]") for j, p in enumerate(content)]
 
 
-def _content(part: dict[str, Any], role: str) -> dict[str, Any]:
+def without_markers(value: str, annotations: list[dict[str, Any]],
+                    names: dict[str, str]) -> tuple[str, list[dict[str, Any]]]:
+    """An answer's text without its source markers (【0:1†name】), and its citations as the
+    Responses API gives them: the file and the place in the text where the marker was."""
+    out, cited, at = [], [], 0
+    for ann in sorted(annotations, key=lambda a: a.get("start_index", 0)):
+        start, end = ann.get("start_index", 0), ann.get("end_index", 0)
+        if start < at or end > len(value):
+            continue
+        out.append(MARKER.sub("", value[at:start]))
+        at = end
+        index = sum(len(x) for x in out)
+        if ann.get("type") == "file_citation":
+            fid = ann["file_citation"]["file_id"]
+            cited.append({"type": "file_citation", "file_id": fid,
+                          "filename": names.get(fid, ""), "index": index})
+        elif ann.get("type") == "file_path":
+            out.append(value[start:end])  # a sandbox link stays in the text
+            index = sum(len(x) for x in out)
+            cited.append({"type": "container_file_citation",
+                          "file_id": ann["file_path"]["file_id"], "container_id": "",
+                          "filename": "", "start_index": index - (end - start),
+                          "end_index": index})
+    out.append(MARKER.sub("", value[at:]))
+    return "".join(out), cited
+
+
+def _content(part: dict[str, Any], role: str, names: dict[str, str]) -> dict[str, Any]:
     kind = part.get("type")
     if kind == "text":
         text = part["text"]
         value = text["value"] if isinstance(text, dict) else str(text)
         if role == "assistant":
-            return {"type": "output_text", "text": value, "logprobs": [],
-                    "annotations": [_annotation(a) for a in text.get("annotations", [])]}
+            clean, cited = without_markers(value, text.get("annotations", []), names)
+            return {"type": "output_text", "text": clean, "logprobs": [], "annotations": cited}
         return {"type": "input_text", "text": value}
     if kind == "image_file":
         return {"type": "input_image", "file_id": part["image_file"]["file_id"],
@@ -95,25 +149,33 @@ def _content(part: dict[str, Any], role: str) -> dict[str, Any]:
     return {"type": "input_text", "text": ""}
 
 
-def _annotation(ann: dict[str, Any]) -> dict[str, Any]:
-    if ann.get("type") == "file_citation":
-        return {"type": "file_citation", "file_id": ann["file_citation"]["file_id"],
-                "filename": ann.get("filename", ""), "index": ann.get("end_index", 0)}
-    if ann.get("type") == "file_path":
-        return {"type": "container_file_citation", "file_id": ann["file_path"]["file_id"],
-                "container_id": "", "filename": "", "start_index": ann.get("start_index", 0),
-                "end_index": ann.get("end_index", 0)}
-    return ann
+def search_call(call: dict[str, Any], query: str, results: bool) -> dict[str, Any]:
+    """A recorded file_search call as a `file_search_call` item (results when included)."""
+    hits = (call.get("file_search") or {}).get("results") or []
+    return {"type": "file_search_call", "id": call["id"], "status": "completed",
+            "queries": [query] if query else [],
+            "results": [{"file_id": h["file_id"], "filename": h.get("file_name", ""),
+                         "score": h.get("score"), "attributes": {},
+                         "text": " ".join(p.get("text", "") for p in h.get("content") or [])}
+                        for h in hits] if results else None}
 
 
-def item(msg: MessageRecord) -> dict[str, Any]:
-    """A message as a Responses / Conversations `message` item."""
+def item(msg: MessageRecord, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """A message as a Responses / Conversations item (a message, a call or its output)."""
+    if msg.role == TOOL_CALL:
+        call = msg.content[0]["function_call"]
+        return {"type": "function_call", "id": msg.id, "call_id": call["call_id"],
+                "name": call["name"], "arguments": call["arguments"], "status": "completed"}
+    if msg.role == TOOL_OUTPUT:
+        out = msg.content[0]["function_call_output"]
+        return {"type": "function_call_output", "id": msg.id, "call_id": out["call_id"],
+                "output": out["output"], "status": "completed"}
     status = msg.status if msg.status in ("in_progress", "completed", "incomplete") else (
         "completed")
     return {"type": "message", "id": msg.id, "status": status, "role": msg.role,
-            "content": [_content(p, msg.role) for p in msg.content]}
+            "content": [_content(p, msg.role, names or {}) for p in msg.content]}
 
 
 def output_text(msg: MessageRecord) -> str:
-    """The text of an answer (what `response.output_text.done` carries)."""
-    return "".join(p["text"]["value"] for p in msg.content if p.get("type") == "text")
+    """The text of an answer, without source markers (`response.output_text.done`)."""
+    return "".join(p["text"] for p in item(msg)["content"] if p["type"] == "output_text")

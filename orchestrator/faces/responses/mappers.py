@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.faces.responses.items import item
-from orchestrator.models import MessageRecord, RunRecord, ThreadRecord
+from orchestrator.models import RunRecord, ThreadRecord
 
 STATUS = {
     "queued": "queued", "in_progress": "in_progress", "requires_action": "completed",
@@ -42,8 +41,8 @@ def _error(run: RunRecord) -> dict[str, Any] | None:
             "message": err.get("message") or "The response failed."}
 
 
-def response(run: RunRecord, outputs: list[MessageRecord]) -> dict[str, Any]:
-    """The Response object of a run of this face, with its output messages."""
+def response(run: RunRecord, output: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Response object of a run of this face, with its output items."""
     fd = run.face_data or {}
     details = run.incomplete_details
     conversation = fd.get("conversation")
@@ -57,7 +56,7 @@ def response(run: RunRecord, outputs: list[MessageRecord]) -> dict[str, Any]:
         "instructions": run.instructions or None,
         "max_output_tokens": run.max_completion_tokens,
         "max_tool_calls": fd.get("max_tool_calls"), "model": run.model,
-        "output": [item(m) for m in outputs], "parallel_tool_calls": run.parallel_tool_calls,
+        "output": output, "parallel_tool_calls": run.parallel_tool_calls,
         "previous_response_id": fd.get("previous_response_id"),
         "conversation": {"id": conversation} if conversation else None,
         "reasoning": {"effort": None, "summary": None}, "service_tier": "default",
@@ -66,7 +65,7 @@ def response(run: RunRecord, outputs: list[MessageRecord]) -> dict[str, Any]:
         "top_p": 1.0 if run.top_p is None else run.top_p, "top_logprobs": 0,
         "text": {"format": (fd.get("text") or {}).get("format") or {"type": "text"},
                  "verbosity": "medium"},
-        "tool_choice": run.tool_choice or "auto", "tools": run.tools,
+        "tool_choice": fd.get("tool_choice") or "auto", "tools": fd.get("tools", []),
         "truncation": fd.get("truncation") or "disabled", "usage": _usage(run.usage),
         "user": fd.get("user"), "safety_identifier": fd.get("safety_identifier"),
         "prompt_cache_key": fd.get("prompt_cache_key"), "metadata": run.meta or {},

@@ -8,6 +8,7 @@ that thread, and the engine's answer is the thread's next message.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -20,13 +21,21 @@ from orchestrator.engine import runs as engine_runs
 from orchestrator.engine.prompt import estimate_tokens, message_text
 from orchestrator.engine.status import RunStatus
 from orchestrator.errors import InvalidRequest, not_found
-from orchestrator.faces.responses.items import message_input
+from orchestrator.faces.responses.items import item, message_input, search_call
 from orchestrator.faces.responses.schemas import CreateResponse, InputTokens
 from orchestrator.ids import new_id
-from orchestrator.models import MessageRecord, RunRecord, ThreadRecord
+from orchestrator.models import (
+    MessageRecord,
+    RunRecord,
+    RunStepRecord,
+    ThreadRecord,
+    VectorStoreRecord,
+)
 from orchestrator.models.base import now
+from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT, function_call_id
 from orchestrator.records import get_owned
 
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 FACE = "responses"  # RunRecord.face of the runs this face creates and renders
 HOSTED_ONLY = ("web_search", "web_search_preview", "web_search_2025_08_26", "computer",
                "computer_use_preview", "image_generation", "mcp", "local_shell", "shell",
@@ -50,6 +59,50 @@ def outputs(session: Session, run: RunRecord) -> list[MessageRecord]:
     return list(session.exec(select(MessageRecord).where(
         MessageRecord.thread_id == run.thread_id, MessageRecord.run_id == run.id,
     ).order_by(col(MessageRecord.seq))).all())
+
+
+def cited_names(steps: list[RunStepRecord]) -> dict[str, str]:
+    """File names of the results a run's searches found (for its citations)."""
+    return {hit["file_id"]: hit.get("file_name", "") for step in steps
+            for call in step.step_details.get("tool_calls", [])
+            if call.get("type") == "file_search"
+            for hit in (call.get("file_search") or {}).get("results") or []}
+
+
+def run_steps(session: Session, run: RunRecord) -> list[RunStepRecord]:
+    """The run's steps in order."""
+    return list(session.exec(select(RunStepRecord).where(
+        RunStepRecord.run_id == run.id).order_by(col(RunStepRecord.ordinal))).all())
+
+
+def output_items(session: Session, run: RunRecord,
+                 include: list[str] | None = None) -> list[dict[str, Any]]:
+    """The response's output: its steps' items in order (tool calls, answers); `include` as
+    the request that reads it asked (None: as the create did)."""
+    steps = run_steps(session, run)
+    messages = {m.id: m for m in outputs(session, run)}
+    names = cited_names(steps)
+    chosen = (run.face_data or {}).get("include") if include is None else include
+    results = "file_search_call.results" in (chosen or [])
+    out: list[dict[str, Any]] = []
+    for step in steps:
+        details = step.step_details
+        if details.get("type") == "message_creation":
+            msg = messages.pop(details["message_creation"]["message_id"], None)
+            if msg is not None:
+                out.append(item(msg, names))
+            continue
+        searches = details.get("searches") or {}
+        for i, call in enumerate(details.get("tool_calls", [])):
+            if call.get("type") == "file_search":
+                query = (searches.get(call["id"]) or {}).get("query", "")
+                out.append(search_call(call, query, results))
+            elif call.get("type") == "function":
+                msg = messages.pop(function_call_id(run.id, i), None)
+                if msg is not None:
+                    out.append(item(msg))
+    out.extend(item(m, names) for m in messages.values())  # none expected: a safety net
+    return out
 
 
 def inputs(session: Session, run: RunRecord) -> list[MessageRecord]:
@@ -126,14 +179,88 @@ def _chat_format(text: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": schema}
 
 
-def _check_tools(tools: list[dict[str, Any]] | None) -> None:
+def _search_tool(session: Session, tenant: str, tool: dict[str, Any],
+                 where: str) -> dict[str, Any]:
+    """A file_search tool as the engine takes it: its stores (the tenant's) and options."""
+    ids = tool.get("vector_store_ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(x, str) for x in ids):
+        raise InvalidRequest("file_search needs 'vector_store_ids': a list of store ids.",
+                             param=f"{where}.vector_store_ids")
+    for j, sid in enumerate(ids):
+        get_owned(session, VectorStoreRecord, tenant, sid, "vector store",
+                  f"{where}.vector_store_ids[{j}]")
+    if tool.get("filters") is not None:
+        raise InvalidRequest("Attribute filters are not supported by this server yet.",
+                             param=f"{where}.filters")
+    options: dict[str, Any] = {}
+    limit = tool.get("max_num_results")
+    if limit is not None:
+        if not isinstance(limit, int) or not 1 <= limit <= 50:
+            raise InvalidRequest("max_num_results must be between 1 and 50.",
+                                 param=f"{where}.max_num_results")
+        options["max_num_results"] = limit
+    ranking = tool.get("ranking_options") or {}
+    if ranking.get("score_threshold") is not None:
+        options["ranking_options"] = {"score_threshold": float(ranking["score_threshold"])}
+    return {"type": "file_search", "file_search": options, "vector_store_ids": ids}
+
+
+def _engine_tools(session: Session, tenant: str,
+                  tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Responses tools (function flat, file_search with its stores) as the engine's."""
+    out = []
     for i, tool in enumerate(tools or []):
         kind = tool.get("type")
         if kind in HOSTED_ONLY:
             raise InvalidRequest(f"The tool '{kind}' is hosted by OpenAI and cannot run on this"
                                  " server.", param=f"tools[{i}].type")
-        raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server yet.",
-                             param=f"tools[{i}].type")
+        if kind == "file_search":
+            out.append(_search_tool(session, tenant, tool, f"tools[{i}]"))
+            continue
+        if kind != "function":
+            raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server"
+                                 " yet.", param=f"tools[{i}].type")
+        name = tool.get("name")
+        if not isinstance(name, str) or not FUNCTION_NAME.match(name):
+            raise InvalidRequest("A function tool needs a 'name' of letters, digits, '_' or"
+                                 " '-' (at most 64).", param=f"tools[{i}].name")
+        function = {k: tool[k] for k in ("name", "description", "parameters", "strict")
+                    if tool.get(k) is not None}
+        out.append({"type": "function", "function": function})
+    return out
+
+
+def _engine_choice(choice: str | dict[str, Any] | None, tools: list[dict[str, Any]]) -> Any:
+    """`tool_choice` as the engine takes it (a function named as in chat completions)."""
+    if choice is None or isinstance(choice, str):
+        if choice not in (None, "auto", "none", "required"):
+            raise InvalidRequest(f"Invalid value: '{choice}'. Supported values are: 'none',"
+                                 " 'auto' and 'required'.", param="tool_choice")
+        return choice
+    if choice.get("type") != "function" or not isinstance(choice.get("name"), str):
+        raise InvalidRequest("tool_choice must be 'none', 'auto', 'required' or"
+                             " {\"type\": \"function\", \"name\": ...}.", param="tool_choice")
+    if choice["name"] not in {t["function"]["name"] for t in tools if "function" in t}:
+        raise InvalidRequest(f"Tool choice '{choice['name']}' is not among the tools.",
+                             param="tool_choice")
+    return {"type": "function", "function": {"name": choice["name"]}}
+
+
+def _check_calls_answered(session: Session, thread: ThreadRecord) -> None:
+    """Every function call of the thread has its output, and every output its call."""
+    recent = session.exec(select(MessageRecord).where(
+        MessageRecord.thread_id == thread.id,
+        col(MessageRecord.role).in_((TOOL_CALL, TOOL_OUTPUT)),
+    ).order_by(col(MessageRecord.seq).desc()).limit(200)).all()
+    calls = {m.content[0]["function_call"]["call_id"] for m in recent if m.role == TOOL_CALL}
+    outs = {m.content[0]["function_call_output"]["call_id"] for m in recent
+            if m.role == TOOL_OUTPUT}
+    for call_id in sorted(calls - outs):
+        raise InvalidRequest(f"No tool output found for function call {call_id}.",
+                             param="input")
+    for call_id in sorted(outs - calls):
+        raise InvalidRequest(f"No tool call found for function call output with call_id"
+                             f" {call_id}.", param="input")
 
 
 def _conversation_id(value: str | dict[str, Any] | None) -> str | None:
@@ -199,7 +326,8 @@ def create(session: Session, tenant: str, body: CreateResponse) -> RunRecord:
     for i, name in enumerate(body.include or []):
         if name not in INCLUDES:
             raise InvalidRequest(f"Invalid value: '{name}'.", param=f"include[{i}]")
-    _check_tools(body.tools)
+    tools = _engine_tools(session, tenant, body.tools)
+    tool_choice = _engine_choice(body.tool_choice, tools)
     response_format = _chat_format(body.text)
     thread, prev = _context(session, tenant, body)
     if thread is None:
@@ -210,23 +338,25 @@ def create(session: Session, tenant: str, body: CreateResponse) -> RunRecord:
     added = new_messages(session, tenant, thread, body.input, "input")
     if not added and prev is None and not body.conversation:
         raise InvalidRequest("Missing required parameter: 'input'.", param="input")
+    _check_calls_answered(session, thread)
     created = now()
     run = RunRecord(
         id=new_id("response"), tenant=tenant, created_at=created, thread_id=thread.id,
         assistant_id="", status=RunStatus.QUEUED.value, model=body.model,
-        instructions=body.instructions or "", tools=[], meta=body.metadata,
+        instructions=body.instructions or "", tools=tools, meta=body.metadata,
         temperature=body.temperature, top_p=body.top_p,
-        max_completion_tokens=body.max_output_tokens, tool_choice=body.tool_choice,
+        max_completion_tokens=body.max_output_tokens, tool_choice=tool_choice,
         parallel_tool_calls=body.parallel_tool_calls is not False,
         response_format=response_format,
         reasoning_effort=(body.reasoning or {}).get("effort"),
         expires_at=created + get_settings().run_expiry_seconds, stream=bool(body.stream),
-        updated_at=time.time(), face=FACE,
+        updated_at=time.time(), face=FACE, end_on_function_calls=True,
         face_data={
+            "tools": body.tools or [], "tool_choice": body.tool_choice,
             "store": store, "background": bool(body.background),
             "previous_response_id": body.previous_response_id,
             "conversation": None if thread.private else thread.id,
-            "input": [m.id for m in added], "text": body.text,
+            "input": [m.id for m in added], "text": body.text, "include": body.include,
             "truncation": body.truncation, "max_tool_calls": body.max_tool_calls,
             "user": body.user, "safety_identifier": body.safety_identifier,
             "prompt_cache_key": body.prompt_cache_key,

@@ -1,4 +1,5 @@
-"""the face that owns a run, its face-only fields, and threads private to a response chain
+"""the face that owns a run, its face-only fields, function calls that end a run, and threads
+private to a response chain
 
 Revision ID: 0008
 Revises: 0007
@@ -20,6 +21,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('face', sqlmodel.sql.sqltypes.AutoString(length=16),
                                       nullable=False, server_default='assistants'))
         batch_op.add_column(sa.Column('face_data', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('end_on_function_calls', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
     with op.batch_alter_table('threads', schema=None) as batch_op:
         batch_op.add_column(sa.Column('private', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
@@ -29,5 +32,6 @@ def downgrade() -> None:
     with op.batch_alter_table('threads', schema=None) as batch_op:
         batch_op.drop_column('private')
     with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.drop_column('end_on_function_calls')
         batch_op.drop_column('face_data')
         batch_op.drop_column('face')

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import false
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from orchestrator.engine.lock import ensure_unlocked
 from orchestrator.errors import InvalidRequest, not_found
@@ -23,6 +23,7 @@ from orchestrator.faces.assistants.services.common import apply_metadata, get_ow
 from orchestrator.faces.assistants.services.files import require_files
 from orchestrator.ids import new_id
 from orchestrator.models import MessageRecord, ThreadRecord
+from orchestrator.models.message import CHAT_ROLES
 
 
 def storable(value: str) -> bool:
@@ -44,7 +45,8 @@ def list_scope(session: Session, tenant: str, thread_id: str,
     Scoped by thread (and run) so the (thread_id[, run_id], seq) index serves each page.
     """
     get_thread(session, tenant, thread_id)
-    scope: list[Any] = [MessageRecord.thread_id == thread_id, MessageRecord.tenant == tenant]
+    scope: list[Any] = [MessageRecord.thread_id == thread_id, MessageRecord.tenant == tenant,
+                        col(MessageRecord.role).in_(CHAT_ROLES)]  # not a response's tool turns
     if run_id is not None:
         scope.append(MessageRecord.run_id == run_id if storable(run_id) else false())
     return scope

@@ -9,7 +9,6 @@ from orchestrator.faces.assistants.schemas.webhook import (
     CreateWebhookEndpoint,
     ModifyWebhookEndpoint,
 )
-from orchestrator.faces.assistants.webhook_events import EVENTS
 from orchestrator.models import WebhookEndpointRecord
 from orchestrator.webhooks import endpoints
 
@@ -19,11 +18,11 @@ def create(session: Session, tenant: str, version: Version,
     """POST /webhook_endpoints: payloads of this endpoint are rendered for `version`."""
     return endpoints.add(session, tenant, url=body.url, events=body.events,
                          description=body.description, metadata=body.metadata,
-                         api_version=version, known=EVENTS)
+                         api_version=version)
 
 
 def modify(session: Session, tenant: str, endpoint_id: str,
            body: ModifyWebhookEndpoint) -> WebhookEndpointRecord:
     """POST /webhook_endpoints/{id}: the fields the request sent."""
     return endpoints.change(session, tenant, endpoint_id,
-                            {f: getattr(body, f) for f in body.model_fields_set}, EVENTS)
+                            {f: getattr(body, f) for f in body.model_fields_set})

@@ -44,7 +44,7 @@ def _forget(tenant: str, response_id: str) -> None:
 def _current(tenant: str, response_id: str) -> dict[str, Any]:
     with unit_of_work() as db:
         run = get_owned(db, RunRecord, tenant, response_id, "response")
-        return mappers.response(run, svc.outputs(db, run))
+        return mappers.response(run, svc.output_items(db, run))
 
 
 async def _stream(run: RunRecord, starting_after: int = -1,
@@ -93,7 +93,7 @@ def retrieve_response(response_id: str, db: DB, tenant: Tenant, include: Include
                                  " no stream to read.", param="stream")
         return StreamingResponse(_stream(run, -1 if starting_after is None else starting_after),
                                  media_type="text/event-stream", headers=SSE_HEADERS)
-    return mappers.response(run, svc.outputs(db, run))
+    return mappers.response(run, svc.output_items(db, run, include or []))
 
 
 @router.delete("/{response_id}")
@@ -107,7 +107,7 @@ def delete_response(response_id: str, db: DB, tenant: Tenant) -> dict[str, Any]:
 def cancel_response(response_id: str, db: DB, tenant: Tenant) -> Any:
     """Cancel a background response that is still queued or in progress."""
     run = svc.cancel(db, tenant, response_id)
-    return mappers.response(run, svc.outputs(db, run))
+    return mappers.response(run, svc.output_items(db, run))
 
 
 @router.get("/{response_id}/input_items")
