@@ -157,6 +157,41 @@ def test_conversation_lines_and_a_failed_response(sdk: openai.OpenAI, pipeline: 
     assert unknown["body"]["error"]["param"] == "conversation"
 
 
+WEATHER = {"type": "function", "name": "get_weather", "description": "Weather of a city.",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                          "required": ["city"]}}
+
+
+def test_function_calls_in_a_batch(sdk: openai.OpenAI, pipeline: Stack) -> None:
+    pipeline.model.script(*({"match": marker, "times": 1, "on": "user", "reply": {
+        "tool_calls": [{"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}]}}
+        for marker in ("batch fn: before", "batch fn: in batch")))
+    earlier = sdk.responses.create(model=MODEL, input="batch fn: before", tools=[WEATHER])
+    call = earlier.output[0]
+    assert call.type == "function_call"
+    # First in its chunk, the orphan output is checked against rows not yet flushed by any
+    # earlier line of the chunk.
+    lines = [_line("f-orphan", model=MODEL, input=[
+                 {"type": "function_call_output", "call_id": "call_nowhere", "output": "x"}]),
+             _line("f-call", model=MODEL, input="batch fn: in batch", tools=[WEATHER]),
+             _line("f-answer", model=MODEL, previous_response_id=earlier.id, tools=[WEATHER],
+                   input=[{"type": "function_call_output", "call_id": call.call_id,
+                           "output": "sunny"}])]
+    done = _wait_final(sdk, _create(sdk, lines).id)
+    assert done.status == "completed", done
+    out = {x["custom_id"]: Response.model_validate(x["response"]["body"])
+           for x in read_jsonl(sdk, done.output_file_id)}
+    [asked] = out["f-call"].output  # the call ends the response, as in POST /v1/responses
+    assert asked.type == "function_call" and asked.name == "get_weather"
+    assert out["f-call"].status == "completed"
+    assert out["f-answer"].output_text == "Tool said: sunny"
+    assert out["f-answer"].previous_response_id == earlier.id
+    [orphan] = read_jsonl(sdk, done.error_file_id)
+    assert orphan["custom_id"] == "f-orphan"
+    assert orphan["response"]["body"]["error"]["param"] == "input"
+    assert "call_nowhere" in orphan["error"]["message"]
+
+
 def test_lines_must_name_the_batch_endpoint(sdk: openai.OpenAI, assistant: Any,
                                            pipeline: Stack) -> None:
     before = int(db_scalar(pipeline, "SELECT count(*) FROM batches"))
