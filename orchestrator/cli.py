@@ -14,6 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
+from orchestrator.batches.questions import ENDPOINTS, RESPONSES, QuestionsError, Target
 from orchestrator.config import get_settings
 from orchestrator.dev_hints import model_unreachable, probes_line
 from workers.processes import child_name, cpu_count, supervise
@@ -177,8 +178,11 @@ def cmd_dev(args: argparse.Namespace) -> None:
 def cmd_batch(args: argparse.Namespace) -> None:
     """Submit a questions file as a batch against a running server and write the answers."""
     from orchestrator.batches.client import Options, run  # deferred: openai + rich (~1.4 s)
-    from orchestrator.batches.questions import QuestionsError  # deferred: with the client above
-
+    if args.endpoint == RESPONSES and not args.model:
+        sys.exit(f"--model is required with --endpoint {RESPONSES}")
+    if args.endpoint != RESPONSES and not args.assistant:
+        sys.exit(f"--assistant is required with --endpoint {args.endpoint}"
+                 f" (or ask a model with --endpoint {RESPONSES} --model MODEL)")
     s = get_settings()
     key = args.api_key or s.client_api_key or (
         DEV_KEY_FILE.read_text().strip() if DEV_KEY_FILE.exists() else "")
@@ -186,7 +190,8 @@ def cmd_batch(args: argparse.Namespace) -> None:
         sys.exit("no API key: pass --api-key, set OPENAI_API_KEY, or run the dev server")
     output = Path(args.output or Path(args.questions).with_suffix(".answers.jsonl"))
     try:
-        code = run(Options(Path(args.questions), args.assistant, output,
+        target = Target(args.endpoint, args.assistant or "", args.model or "")
+        code = run(Options(Path(args.questions), target, output,
                            args.base_url or s.client_base_url, key, args.poll))
     except QuestionsError as exc:
         sys.exit(str(exc))
@@ -263,9 +268,25 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--concurrency", type=int, default=32)
     dev.set_defaults(func=cmd_dev)
 
-    batch = sub.add_parser("batch", help="answer a file of questions as a batch (client)")
+    batch = sub.add_parser(
+        "batch", help="answer a file of questions as a batch (client)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Upload a file of questions as a batch to a running server, show its"
+                    " progress, and write\none answer line per question (resumable: run the"
+                    " same command again to reattach).",
+        epilog="examples:\n"
+               "  orchestrator batch questions.txt --assistant asst_abc       # a thread and"
+               " run each\n"
+               "  orchestrator batch questions.csv --endpoint /v1/responses --model gpt-4o-mini"
+               "  # a response each\n\n"
+               "JSONL questions files may also hold full batch lines; their url must be the"
+               " --endpoint.")
     batch.add_argument("questions", help="plain text (one a line), CSV (question[, id]) or JSONL")
-    batch.add_argument("--assistant", required=True, help="assistant id answering them")
+    batch.add_argument("--endpoint", choices=ENDPOINTS, default=ENDPOINTS[0],
+                       help="what each question becomes: a thread and its run (default), or"
+                            " a response")
+    batch.add_argument("--assistant", help="assistant id answering them (/v1/threads/runs)")
+    batch.add_argument("--model", help="model answering them (/v1/responses)")
     batch.add_argument("-o", "--output", default="", help="answers JSONL (default: next to input)")
     batch.add_argument("--base-url", default="", help="server URL (default ORCH_BASE_URL)")
     batch.add_argument("--api-key", default="", help="API key (default OPENAI_API_KEY)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from orchestrator.faces.assistants import batch_lines as assistants_batch_lines
 from orchestrator.faces.assistants import listeners as assistants_listeners
+from orchestrator.faces.responses import batch_lines as responses_batch_lines
 from orchestrator.faces.responses import listeners as responses_listeners
 
 
@@ -15,3 +16,4 @@ def install() -> None:
     assistants_listeners.install()
     responses_listeners.install()
     assistants_batch_lines.install()
+    responses_batch_lines.install()

@@ -100,6 +100,15 @@ def _validation_message(err: dict[str, Any], param: str | None) -> str:
     return f"Invalid '{param}': {msg}." if param else f"Invalid request: {msg}."
 
 
+def invalid_request(errors: Sequence[Any]) -> InvalidRequest:
+    """The 400 for a body pydantic refused, naming its first problem's `param`."""
+    err = dict(errors[0]) if errors else {}
+    param = param_of(err.get("loc", ()))
+    code = {"missing": "missing_required_parameter",
+            "extra_forbidden": "unknown_parameter"}.get(err.get("type", ""))
+    return InvalidRequest(_validation_message(err, param), param=param, code=code)
+
+
 def install(app: FastAPI, union_tags: frozenset[str] = frozenset()) -> None:
     """Register the handlers on the app (`union_tags`: the faces' discriminator values)."""
     TAGS.update(union_tags)
@@ -110,13 +119,7 @@ def install(app: FastAPI, union_tags: frozenset[str] = frozenset()) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = list(exc.errors())
-        err = errors[0] if errors else {}
-        param = param_of(err.get("loc", ()))
-        code = {"missing": "missing_required_parameter",
-                "extra_forbidden": "unknown_parameter"}.get(err.get("type", ""))
-        return _json(400, InvalidRequest(_validation_message(err, param), param=param,
-                                         code=code).body())
+        return _json(400, invalid_request(list(exc.errors())).body())
 
     @app.exception_handler(DataError)
     async def _data(_req: Request, exc: DataError) -> JSONResponse:

@@ -28,7 +28,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from orchestrator.batches.questions import Question, read_questions
+from orchestrator.batches.questions import Question, Target, read_questions
 
 FINAL = ("completed", "failed", "cancelled", "expired")
 
@@ -38,7 +38,7 @@ class Options:
     """What the command was asked to do."""
 
     questions: Path
-    assistant: str
+    target: Target
     output: Path
     base_url: str
     api_key: str
@@ -68,7 +68,7 @@ def _attach_or_create(client: openai.OpenAI, opts: Options, payload: bytes,
     upload = client.files.create(file=(opts.questions.name + ".batch.jsonl",
                                        io.BytesIO(payload)), purpose="batch")
     batch = client.batches.create(input_file_id=upload.id,
-                                  endpoint="/v1/threads/runs",  # type: ignore[arg-type]
+                                  endpoint=opts.target.endpoint,  # type: ignore[arg-type]
                                   completion_window="24h",
                                   metadata={"source": opts.questions.name[:512]})
     opts.output.parent.mkdir(parents=True, exist_ok=True)
@@ -131,11 +131,19 @@ def _lines(client: openai.OpenAI, file_id: str | None) -> list[dict[str, Any]]:
     return [json.loads(x) for x in client.files.content(file_id).text.splitlines() if x]
 
 
+def _texts(body: dict[str, Any]) -> list[str]:
+    """The answer's texts: a run's assistant messages, or a Response's output messages."""
+    if body.get("object") == "response":
+        return [part["text"] for msg in body.get("output") or [] if msg.get("type") == "message"
+                for part in msg.get("content") or [] if part.get("type") == "output_text"]
+    return [part["text"]["value"] for msg in body.get("messages") or []
+            for part in msg.get("content") or [] if part.get("type") == "text"]
+
+
 def _answer(item: dict[str, Any]) -> tuple[str, str, str | None]:
     """(answer text, status, error message) of one output / error line."""
     body = (item.get("response") or {}).get("body") or {}
-    texts = [part["text"]["value"] for msg in body.get("messages") or []
-             for part in msg.get("content") or [] if part.get("type") == "text"]
+    texts = _texts(body)
     error = item.get("error")
     return "\n\n".join(texts), str(body.get("status") or "failed"), (
         error.get("message") if error else None)
@@ -181,7 +189,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     """The whole command; exit code 0 all answered, 1 some not, 2 the batch did not complete,
     130 interrupted (Ctrl-C or SIGTERM; the batch keeps running on the server)."""
     interrupt_on_stop_signals()
-    questions = read_questions(opts.questions, opts.assistant)
+    questions = read_questions(opts.questions, opts.target)
     client = openai.OpenAI(base_url=opts.base_url, api_key=opts.api_key, max_retries=5)
     batch_id = _attach_or_create(client, opts, _payload(questions), out)
     console = Console(file=out)

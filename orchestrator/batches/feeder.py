@@ -9,6 +9,7 @@ floods the broker and an interactive run waits behind at most that many batch ru
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -28,6 +29,7 @@ from orchestrator.models import BatchRecord, BatchRequestRecord
 from orchestrator.models.base import now
 
 CANCEL_CHUNK = 500
+REFUSALS_SECONDS = 1.0  # a tick feeds a batch again after refused lines for at most this long
 BATCH_QUEUE = "batch"
 
 
@@ -175,12 +177,23 @@ def tick() -> FeedReport:
             col(BatchRecord.status).in_([s.value for s in LIVE])).order_by(
             col(BatchRecord.seq))).all())
     for batch_id in ids:
+        _tick_with_refusals(batch_id, report)
+    report.live = len(ids) - report.finished
+    return report
+
+
+def _tick_with_refusals(batch_id: str, report: FeedReport) -> None:
+    """Tick one batch; a refused line is marked and the chunk fed again at once without it
+    (for a while: many refused lines spread over the next ticks)."""
+    deadline = time.monotonic() + REFUSALS_SECONDS
+    while True:
         try:
             _tick_batch(batch_id, report)
         except LineRefused as refused:
             _refuse(refused.seq, refused.error)
             report.refused += 1
+            if time.monotonic() < deadline:
+                continue
         except LostRace:
             pass
-    report.live = len(ids) - report.finished
-    return report
+        return

@@ -1,8 +1,9 @@
 """Batch line handlers by endpoint: what a face registers so batches can run its requests.
 
-A batch names one endpoint (`/v1/threads/runs`, ...); the face serving it checks each line,
-creates its run when the feeder reaches it, cancels it, and renders its output line. Faces
-register their handlers in their `install()` (called by orchestrator.wiring.install).
+A batch names one endpoint (`/v1/threads/runs`, `/v1/responses`, ...); the face serving it
+checks each line, creates its run when the feeder reaches it, cancels it, and renders its
+output line. Faces register their handlers in their `install()` (called by
+orchestrator.wiring.install): the endpoints a batch may name are the registered ones.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from orchestrator.errors import APIError
 from orchestrator.models import BatchRecord, BatchRequestRecord, RunRecord
 
 
 @dataclass
 class Line:
-    """One valid input line."""
+    """One well-formed input line; `error` (the envelope with its status_code) if its body is
+    refused on its own: it never runs and gets an error line."""
 
     line: int
     custom_id: str
     thread_id: str | None
     body: dict[str, Any]
+    error: dict[str, Any] | None = None
 
 
 @dataclass
@@ -45,8 +49,10 @@ class LineHandler(Protocol):
         """The thread a line's `url` names (None: a new one), or bad_line."""
         ...
 
-    def check(self, number: int, body: dict[str, Any], thread_id: str | None) -> None:
-        """Raise bad_line unless the body is a valid request for this endpoint."""
+    def check(self, number: int, body: dict[str, Any],
+              thread_id: str | None) -> APIError | None:
+        """Raise bad_line if the file may not hold this body; return the error of a body
+        refused on its own (the line gets an error line, the others run); None if valid."""
         ...
 
     def references(self, line: Line) -> Iterable[tuple[Any, str, str]]:

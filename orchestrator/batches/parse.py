@@ -1,7 +1,8 @@
 """Validate a batch input file up front: every line or a 400 naming the first bad one.
 
 The line's envelope (JSON, custom_id, method) is checked here; its url and body by the
-endpoint's handler (batches.lines).
+endpoint's handler (batches.lines), which may instead refuse a body on its own: that line is
+kept with its error, and gets an error line.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ def parse_line(number: int, raw: bytes, seen: set[str], handler: LineHandler) ->
     body = item.get("body")
     if not isinstance(body, dict):
         raise bad_line(number, "'body' must be a JSON object.")
-    handler.check(number, body, thread_id)
-    return Line(number, custom_id, thread_id, body)
+    refused = handler.check(number, body, thread_id)
+    error = None if refused is None else {"status_code": refused.status_code, **refused.body()}
+    return Line(number, custom_id, thread_id, body, error)
 
 
 def _missing(session: Session, model: Any, tenant: str, ids: set[str]) -> set[str]:

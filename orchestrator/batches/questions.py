@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-URL = "/v1/threads/runs"  # every question starts a thread and its run
+THREADS_RUNS = "/v1/threads/runs"  # each question starts a thread and its run
+RESPONSES = "/v1/responses"  # each question is a response
+ENDPOINTS = (THREADS_RUNS, RESPONSES)
 
 
 class QuestionsError(ValueError):
@@ -24,24 +26,37 @@ class Question:
     line: dict[str, Any]
 
 
-def _line(custom_id: str, assistant_id: str, question: str) -> dict[str, Any]:
-    return {"custom_id": custom_id, "method": "POST", "url": URL,
-            "body": {"assistant_id": assistant_id,
-                     "thread": {"messages": [{"role": "user", "content": question}]}}}
+@dataclass(frozen=True)
+class Target:
+    """Who answers: an assistant (a thread and run a question) or a model (a response)."""
+
+    endpoint: str = THREADS_RUNS
+    assistant: str = ""
+    model: str = ""
+
+    def line(self, custom_id: str, question: str) -> dict[str, Any]:
+        """The batch line asking one question."""
+        body: dict[str, Any] = {"model": self.model, "input": question} if (
+            self.endpoint == RESPONSES) else {
+            "assistant_id": self.assistant,
+            "thread": {"messages": [{"role": "user", "content": question}]}}
+        return {"custom_id": custom_id, "method": "POST", "url": self.endpoint, "body": body}
 
 
 def _asked(line: dict[str, Any]) -> str:
     """The first user message of a full batch line (what the answers file shows)."""
     body = line.get("body") or {}
+    if isinstance(body.get("input"), str):
+        return str(body["input"])
     for msg in (body.get("thread") or {}).get("messages") or body.get(
-            "additional_messages") or []:
-        if msg.get("role") == "user":
+            "additional_messages") or body.get("input") or []:
+        if isinstance(msg, dict) and msg.get("role") == "user":
             content = msg.get("content")
             return content if isinstance(content, str) else json.dumps(content)
     return ""
 
 
-def _jsonl(path: Path, assistant_id: str) -> list[Question]:
+def _jsonl(path: Path, target: Target) -> list[Question]:
     out = []
     with path.open(encoding="utf-8") as fh:
         for number, raw in enumerate(fh, 1):
@@ -60,12 +75,11 @@ def _jsonl(path: Path, assistant_id: str) -> list[Question]:
             if not isinstance(item.get("question"), str):
                 raise QuestionsError(f"{path}, line {number}: expected a 'question' string")
             cid = str(item.get("custom_id") or f"line-{number}")
-            out.append(Question(cid, item["question"], _line(cid, assistant_id,
-                                                             item["question"])))
+            out.append(Question(cid, item["question"], target.line(cid, item["question"])))
     return out
 
 
-def _csv(path: Path, assistant_id: str) -> list[Question]:
+def _csv(path: Path, target: Target) -> list[Question]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         if "question" not in (reader.fieldnames or []):
@@ -75,26 +89,26 @@ def _csv(path: Path, assistant_id: str) -> list[Question]:
             text = (row.get("question") or "").strip()
             if text:
                 cid = (row.get("id") or "").strip() or f"row-{number}"
-                out.append(Question(cid, text, _line(cid, assistant_id, text)))
+                out.append(Question(cid, text, target.line(cid, text)))
         return out
 
 
-def _text(path: Path, assistant_id: str) -> list[Question]:
+def _text(path: Path, target: Target) -> list[Question]:
     out = []
     with path.open(encoding="utf-8") as fh:
         for number, raw in enumerate(fh, 1):
             if raw.strip():
                 cid = f"line-{number}"
-                out.append(Question(cid, raw.strip(), _line(cid, assistant_id, raw.strip())))
+                out.append(Question(cid, raw.strip(), target.line(cid, raw.strip())))
     return out
 
 
-def read_questions(path: Path, assistant_id: str) -> list[Question]:
+def read_questions(path: Path, target: Target) -> list[Question]:
     """Questions by file kind: .jsonl / .json lines, .csv (a `question` column), else text."""
     suffix = path.suffix.lower()
     reader = _jsonl if suffix in (".jsonl", ".json", ".ndjson") else (
         _csv if suffix == ".csv" else _text)
-    questions = reader(path, assistant_id)
+    questions = reader(path, target)
     if not questions:
         raise QuestionsError(f"{path}: no questions found")
     seen: set[str] = set()

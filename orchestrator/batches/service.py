@@ -61,9 +61,15 @@ def create(session: Session, tenant: str, *, input_file_id: str, endpoint: str,
     session.flush()
 
     def insert_lines(lines: list[Line]) -> None:
-        session.connection().execute(insert(BatchRequestRecord), [
-            {"batch_id": batch.id, "line": ln.line, "custom_id": ln.custom_id,
-             "thread_id": ln.thread_id, "body": ln.body} for ln in lines])
+        rows = [{"batch_id": batch.id, "line": ln.line, "custom_id": ln.custom_id,
+                 "thread_id": ln.thread_id, "body": ln.body} for ln in lines]
+        # A refused line carries its error; the others leave the column SQL NULL (a None in
+        # a JSON column would be stored as JSON null).
+        for part in ([r for r, ln in zip(rows, lines, strict=True) if ln.error is None],
+                     [{**r, "error": ln.error} for r, ln in zip(rows, lines, strict=True)
+                      if ln.error is not None]):
+            if part:
+                session.connection().execute(insert(BatchRequestRecord), part)
 
     # Any bad line raises: the unit of work rolls back the batch and every line inserted.
     batch.total = parse_file(session, tenant, served_by, get_store().reader(source.storage_key),

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.support.servers import postgres_database, sqlite_database
+from tests.support.servers import BIN, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 
 IN_FLIGHT = 40
@@ -80,3 +84,19 @@ def read_jsonl(sdk: openai.OpenAI, file_id: str | None) -> list[dict[str, Any]]:
     if file_id is None:
         return []
     return [json.loads(x) for x in sdk.files.content(file_id).text.splitlines() if x.strip()]
+
+
+def run_cli(pipeline: Stack, *args: str, sigint: Any = None) -> subprocess.Popen[str]:
+    """Start `orchestrator batch`; `sigint` (SIG_IGN, SIG_DFL) is the disposition it inherits,
+    None the test process's own (SIG_IGN when pytest runs in a backgrounded shell)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORCH_", "OPENAI_"))}
+    env.update(ORCH_BASE_URL=pipeline.api.base_url, OPENAI_API_KEY=pipeline.api.keys[0])
+    return subprocess.Popen(
+        [str(BIN / "orchestrator"), "batch", *args, "--poll", "0.3"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=pipeline.workdir,
+        preexec_fn=None if sigint is None else lambda: signal.signal(signal.SIGINT, sigint))
+
+
+def read_answers(path: Path) -> list[dict[str, Any]]:
+    """The lines of an answers file the CLI wrote."""
+    return [json.loads(x) for x in path.read_text().splitlines()]

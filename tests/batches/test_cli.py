@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -13,21 +12,9 @@ from typing import Any
 import openai
 import pytest
 
-from orchestrator.batches.questions import read_questions
-from tests.batches.conftest import db_scalar
-from tests.support.servers import BIN
+from orchestrator.batches.questions import Target, read_questions
+from tests.batches.conftest import db_scalar, read_answers, run_cli
 from tests.support.stack import Stack
-
-
-def _cli(pipeline: Stack, *args: str, sigint: Any = None) -> subprocess.Popen[str]:
-    """Start `orchestrator batch`; `sigint` (SIG_IGN, SIG_DFL) is the disposition it inherits,
-    None the test process's own (SIG_IGN when pytest runs in a backgrounded shell)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORCH_", "OPENAI_"))}
-    env.update(ORCH_BASE_URL=pipeline.api.base_url, OPENAI_API_KEY=pipeline.api.keys[0])
-    return subprocess.Popen(
-        [str(BIN / "orchestrator"), "batch", *args, "--poll", "0.3"], env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=pipeline.workdir,
-        preexec_fn=None if sigint is None else lambda: signal.signal(signal.SIGINT, sigint))
 
 
 def _until_in_progress(proc: subprocess.Popen[str]) -> list[str]:
@@ -41,10 +28,6 @@ def _until_in_progress(proc: subprocess.Popen[str]) -> list[str]:
     return seen
 
 
-def _answers(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
-
-
 def test_cli_interrupted_then_resumed(sdk: openai.OpenAI, assistant: Any, pipeline: Stack,
                                       tmp_path: Path) -> None:
     pipeline.model.script({"match": "cli question", "reply": {"delay_ms": 700,
@@ -54,7 +37,7 @@ def test_cli_interrupted_then_resumed(sdk: openai.OpenAI, assistant: Any, pipeli
                                  f"cli question {i}\n" for i in range(90)))
     output = tmp_path / "answers.jsonl"
     batches_before = int(db_scalar(pipeline, "SELECT count(*) FROM batches"))
-    first = _cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
+    first = run_cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
     seen = _until_in_progress(first)
     first.send_signal(signal.SIGINT)
     rest, _ = first.communicate(timeout=30)
@@ -67,7 +50,7 @@ def test_cli_interrupted_then_resumed(sdk: openai.OpenAI, assistant: Any, pipeli
     assert state["batch_id"] == batch_id
     assert not output.exists()
 
-    second = _cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
+    second = run_cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
     out, _ = second.communicate(timeout=180)
     assert second.returncode == 0, out
     assert f"reattaching to batch {batch_id}" in out
@@ -76,7 +59,7 @@ def test_cli_interrupted_then_resumed(sdk: openai.OpenAI, assistant: Any, pipeli
     assert progress[-1].startswith("progress 90/90 (0 failed) completed")
     assert f"batch {batch_id} completed: 90 answered, 0 not" in out
     assert int(db_scalar(pipeline, "SELECT count(*) FROM batches")) == batches_before + 1
-    rows = _answers(output)
+    rows = read_answers(output)
     assert [r["question"] for r in rows] == [f"cli question {i}" for i in range(90)]
     assert all(r["answer"] == "answered" and r["status"] == "completed" for r in rows)
     # Line numbers are the custom ids of plain text (blank lines skipped, not renumbered).
@@ -96,7 +79,7 @@ def test_cli_stops_on_sigterm_and_on_sigint_whatever_it_inherited(
     questions = tmp_path / "questions.txt"
     questions.write_text("".join(f"stop question {i}\n" for i in range(40)))
     output = tmp_path / "answers.jsonl"
-    proc = _cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output),
+    proc = run_cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output),
                 sigint=inherited)
     seen = _until_in_progress(proc)
     proc.send_signal(sent)
@@ -115,11 +98,11 @@ def test_cli_csv_with_ids_and_a_failing_question(assistant: Any, pipeline: Stack
                          ',csv third\n')
     output = tmp_path / "out.jsonl"
     started = time.monotonic()
-    proc = _cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
+    proc = run_cli(pipeline, str(questions), "--assistant", assistant.id, "-o", str(output))
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1, out  # the batch completed, but not every question was answered
     assert time.monotonic() - started < 60
-    rows = _answers(output)
+    rows = read_answers(output)
     assert [r["custom_id"] for r in rows] == ["first", "second", "row-4"]
     assert rows[0] == {"custom_id": "first", "question": "csv hello, world",
                        "answer": "Echo: csv hello, world", "status": "completed"}
@@ -131,7 +114,7 @@ def test_cli_csv_with_ids_and_a_failing_question(assistant: Any, pipeline: Stack
 def test_cli_refuses_an_unknown_assistant(pipeline: Stack, tmp_path: Path) -> None:
     questions = tmp_path / "q.txt"
     questions.write_text("hello\n")
-    proc = _cli(pipeline, str(questions), "--assistant", "asst_missing")
+    proc = run_cli(pipeline, str(questions), "--assistant", "asst_missing")
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "line 1: No assistant found with id 'asst_missing'" in out
@@ -144,7 +127,7 @@ def test_questions_jsonl_accepts_questions_and_full_batch_lines(tmp_path: Path) 
                 {"role": "user", "content": "as given"}]}}}
     path.write_text(json.dumps({"custom_id": "a", "question": "short"}) + "\n"
                     + json.dumps(full) + "\n" + json.dumps({"question": "no id"}) + "\n")
-    qs = read_questions(path, "asst_x")
+    qs = read_questions(path, Target(assistant="asst_x"))
     assert [(q.custom_id, q.question) for q in qs] == [
         ("a", "short"), ("full", "as given"), ("line-3", "no id")]
     assert qs[0].line["body"]["assistant_id"] == "asst_x"
