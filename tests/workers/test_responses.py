@@ -269,3 +269,17 @@ def test_input_items_and_input_token_count(sdk: openai.OpenAI) -> None:
     assert asc.has_more and asc.data[0].role == "developer"
     counted = sdk.responses.input_tokens.count(model=MODEL, input="a" * 400)
     assert counted.input_tokens >= 100
+
+
+def test_max_output_tokens_ends_incomplete_and_a_model_failure_is_failed(
+        sdk: openai.OpenAI, pipeline: Stack) -> None:
+    pipeline.model.script({"match": "cut me off", "times": 1, "reply": {
+        "content": "a long answer that stops", "finish_reason": "length"}})
+    r = sdk.responses.create(model=MODEL, input="cut me off", max_output_tokens=16)
+    assert r.status == "incomplete" and r.max_output_tokens == 16
+    assert r.incomplete_details is not None and r.incomplete_details.reason == "max_output_tokens"
+    assert r.output[0].status == "incomplete" and r.output_text == "a long answer that stops"
+    pipeline.model.script({"match": "refused outright", "reply": {"status": 400}})
+    failed = sdk.responses.create(model=MODEL, input="refused outright")
+    assert failed.status == "failed" and failed.output == []
+    assert failed.error is not None and failed.error.code and failed.error.message
