@@ -63,7 +63,7 @@ def _chat_message(msg: MessageRecord) -> dict[str, Any]:
              "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]}
     if msg.role == TOOL_OUTPUT:
         out: dict[str, Any] = next((p["function_call_output"] for p in msg.content
-                    if p.get("type") == "function_call_output"), {})
+                                    if p.get("type") == "function_call_output"), {})
         return {"role": "tool", "tool_call_id": out.get("call_id", ""),
                 "content": out.get("output", "")}
     role = "system" if msg.role == "developer" else msg.role  # the older name every model knows
