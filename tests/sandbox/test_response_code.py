@@ -1,0 +1,218 @@
+"""The code interpreter through the Responses API and containers (official SDK, real sandbox):
+files the code writes become container files, the answer cites them, a container keeps its
+session across responses, and the stream shows the code_interpreter_call events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import openai
+import pytest
+
+from tests.sandbox.conftest import SandboxStack
+
+MODEL = "scripted-model"
+AUTO = {"type": "code_interpreter", "container": {"type": "auto"}}
+CSV = b"city,population\nOslo,709000\nBergen,291000\n"
+WRITE_CSV = (f"data = {CSV!r}\nwith open('/mnt/data/cities.csv', 'wb') as f:\n"
+             "    f.write(data)\nprint('wrote', len(data), 'bytes')")
+LINK = "sandbox:/mnt/data/cities.csv"
+
+
+@pytest.fixture()
+def other(sandboxed: SandboxStack) -> openai.OpenAI:
+    """The SDK with the second tenant's key."""
+    api = sandboxed.st.api
+    return openai.OpenAI(base_url=api.base_url, api_key=api.keys[1], max_retries=0)
+
+
+def _script(box: SandboxStack, code: str, answer: str = "{tool}",
+            chunk: int | None = None) -> str:
+    """A fresh marker the model answers with a code_interpreter call, then `answer`."""
+    marker = "resp-code-" + uuid.uuid4().hex[:10]
+    reply: dict[str, Any] = {"tool_calls": [{"name": "code_interpreter",
+                                             "arguments": json.dumps({"code": code})}]}
+    if chunk:
+        reply["arguments_chunk"] = chunk
+    box.st.model.script({"match": marker, "on": "user", "times": 1, "reply": reply},
+                        {"match": marker, "on": "tool", "times": 1,
+                         "reply": {"content": answer}})
+    return marker
+
+
+def _logs(call: Any) -> str:
+    return "\n".join(o.logs for o in call.outputs or [] if o.type == "logs")
+
+
+def test_a_written_csv_is_a_container_file_the_answer_cites(
+        sdk: openai.OpenAI, sandboxed: SandboxStack) -> None:
+    marker = _script(sandboxed, WRITE_CSV, f"Here is the table: [cities.csv]({LINK}).")
+    r = sdk.responses.create(model=MODEL, input=marker, tools=[AUTO],
+                             include=["code_interpreter_call.outputs"])
+    assert r.status == "completed", (r.error, sandboxed.log())
+    assert [i.type for i in r.output] == ["code_interpreter_call", "message"]
+    call, answer = r.output
+    assert call.code == WRITE_CSV and call.status == "completed"
+    assert call.container_id.startswith("cntr_")
+    assert f"wrote {len(CSV)} bytes" in _logs(call)  # outputs, as included
+    files = sdk.containers.files.list(call.container_id).data
+    assert [(f.path, f.source, f.bytes) for f in files] == [
+        ("/mnt/data/cities.csv", "assistant", len(CSV))]
+    assert sdk.containers.files.content.retrieve(
+        files[0].id, container_id=call.container_id).read() == CSV
+    text = answer.content[0]
+    [cite] = text.annotations
+    assert cite.type == "container_file_citation"
+    assert (cite.container_id, cite.file_id, cite.filename) == (
+        call.container_id, files[0].id, "cities.csv")
+    assert text.text[cite.start_index:cite.end_index] == LINK
+    plain = sdk.responses.retrieve(r.id)
+    assert plain.output[0].outputs is None  # outputs only when included
+    assert _logs(sdk.responses.retrieve(r.id, include=["code_interpreter_call.outputs"])
+                 .output[0]).startswith("wrote")
+    assert sdk.containers.retrieve(call.container_id).status == "running"
+
+
+def test_a_container_keeps_its_variables_and_files_across_responses(
+        sdk: openai.OpenAI, sandboxed: SandboxStack) -> None:
+    container = sdk.containers.create(name="session")
+    upload = sdk.containers.files.create(container.id, file=("seed.txt", b"41"))
+    assert upload.path == "/mnt/data/seed.txt" and upload.source == "user"
+    tool = {"type": "code_interpreter", "container": container.id}
+    first = sdk.responses.create(
+        model=MODEL, tools=[tool], include=["code_interpreter_call.outputs"],
+        input=_script(sandboxed, WRITE_CSV + "\nsecret = int(open('/mnt/data/seed.txt')"
+                                             ".read())"))
+    assert first.status == "completed", (first.error, sandboxed.log())
+    assert first.output[0].container_id == container.id
+    marker = _script(sandboxed, "print(secret + 1, open('/mnt/data/cities.csv').read()"
+                                ".count('\\n'))")
+    second = sdk.responses.create(model=MODEL, tools=[tool], input=marker,
+                                  include=["code_interpreter_call.outputs"])
+    assert second.status == "completed", (second.error, sandboxed.log())
+    assert _logs(second.output[0]).strip() == "42 3"
+    # The files it was given back are not reported as written by this code.
+    told = [b["messages"][-1] for b in sandboxed.st.model.requests()
+            if marker in json.dumps(b["messages"]) and b["messages"][-1]["role"] == "tool"]
+    assert told and "file written" not in told[-1]["content"]
+    # Continuing the first response with an auto container reuses its container.
+    third = sdk.responses.create(
+        model=MODEL, previous_response_id=first.id, tools=[AUTO],
+        include=["code_interpreter_call.outputs"],
+        input=_script(sandboxed, "print(secret * 2)"))
+    assert third.output[0].container_id == container.id and "82" in _logs(third.output[0])
+    paths = sorted(f.path for f in sdk.containers.files.list(container.id).data)
+    assert paths == ["/mnt/data/cities.csv", "/mnt/data/seed.txt"]  # no copies of inputs
+    fresh = sdk.responses.create(model=MODEL, tools=[AUTO],
+                                 include=["code_interpreter_call.outputs"],
+                                 input=_script(sandboxed, "print(secret)"))
+    assert fresh.output[0].container_id != container.id
+    assert "NameError" in _logs(fresh.output[0])
+
+
+def test_streamed_code_interpreter_events(sdk: openai.OpenAI, sandboxed: SandboxStack) -> None:
+    code = "total = sum(range(10))\nprint('total', total)"
+    marker = _script(sandboxed, code, "The total is 45.", chunk=4)
+    with sdk.responses.stream(model=MODEL, input=marker, tools=[AUTO],
+                              include=["code_interpreter_call.outputs"]) as s:
+        events = list(s)
+        final = s.get_final_response()
+    assert final.status == "completed", sandboxed.log()
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    call, answer = final.output
+    code_events = [e for e in events if getattr(e, "item_id", None) == call.id
+                   or getattr(getattr(e, "item", None), "id", None) == call.id]
+    kinds = [e.type for e in code_events]
+    deltas = kinds.count("response.code_interpreter_call_code.delta")
+    assert deltas > 1
+    assert kinds == ["response.output_item.added", "response.code_interpreter_call.in_progress",
+                     *["response.code_interpreter_call_code.delta"] * deltas,
+                     "response.code_interpreter_call_code.done",
+                     "response.code_interpreter_call.interpreting",
+                     "response.code_interpreter_call.completed", "response.output_item.done"]
+    added, done = code_events[0], code_events[-1]
+    assert added.item.type == "code_interpreter_call" and added.item.status == "in_progress"
+    assert added.output_index == 0 and done.output_index == 0
+    assert "".join(e.delta for e in code_events if e.type.endswith("code.delta")) == code
+    assert code_events[-4].code == code == call.code
+    assert "total 45" in _logs(done.item) and done.item.container_id == call.container_id
+    message_added = next(e for e in events if e.type == "response.output_item.added"
+                         and e.item.type == "message")
+    assert message_added.output_index == 1
+    assert events.index(message_added) > events.index(done)
+    assert answer.content[0].text == "The total is 45." and events[-1].type == (
+        "response.completed")
+
+
+def test_containers_crud_through_the_sdk(sdk: openai.OpenAI, other: openai.OpenAI,
+                                         sandboxed: SandboxStack) -> None:
+    fid = sdk.files.create(file=("notes.txt", b"hello container"), purpose="assistants").id
+    made = sdk.containers.create(name="crud", file_ids=[fid],
+                                 expires_after={"anchor": "last_active_at", "minutes": 5})
+    assert made.id.startswith("cntr_") and made.name == "crud" and made.status == "running"
+    assert made.expires_after.minutes == 5 and made.expires_after.anchor == "last_active_at"
+    second = sdk.containers.create(name="crud-2")
+    assert sdk.containers.retrieve(made.id).name == "crud"
+    page = sdk.containers.list(limit=1)
+    assert [c.id for c in page.data] == [second.id] and page.has_more
+    assert [c.id for c in sdk.containers.list(name="crud").data] == [made.id]
+    [placed] = sdk.containers.files.list(made.id).data
+    assert (placed.path, placed.bytes, placed.source) == ("/mnt/data/notes.txt", 15, "user")
+    by_id = sdk.containers.files.create(made.id, file_id=fid)
+    assert by_id.id == placed.id  # the same path: the same container file
+    uploaded = sdk.containers.files.create(made.id, file=("data.bin", b"\x00\x01\x02"))
+    assert sdk.containers.files.retrieve(uploaded.id, container_id=made.id).bytes == 3
+    assert sdk.containers.files.content.retrieve(
+        uploaded.id, container_id=made.id).read() == b"\x00\x01\x02"
+    assert len(sdk.containers.files.list(made.id, order="asc").data) == 2
+    sdk.containers.files.delete(uploaded.id, container_id=made.id)
+    with pytest.raises(openai.NotFoundError):
+        sdk.containers.files.retrieve(uploaded.id, container_id=made.id)
+    assert [f.id for f in sdk.containers.files.list(made.id).data] == [placed.id]
+
+    # Another tenant sees none of it.
+    for attempt in (lambda: other.containers.retrieve(made.id),
+                    lambda: other.containers.files.list(made.id),
+                    lambda: other.containers.files.content.retrieve(placed.id,
+                                                                    container_id=made.id),
+                    lambda: other.containers.delete(made.id)):
+        with pytest.raises(openai.NotFoundError):
+            attempt()
+    assert other.containers.list().data == []
+    with pytest.raises(openai.NotFoundError) as err:
+        other.responses.create(model=MODEL, input="x", tools=[
+            {"type": "code_interpreter", "container": made.id}])
+    assert err.value.body["param"] == "tools[0].container"
+
+    # Bad input is a 400 that changes nothing.
+    before = len(sdk.containers.list(limit=100).data)
+    bad: list[dict[str, Any]] = [
+        {"name": ""}, {"name": "x", "file_ids": ["file-nope"]},
+        {"name": "x", "expires_after": {"anchor": "created_at", "minutes": 5}},
+        {"name": "x", "expires_after": {"anchor": "last_active_at", "minutes": 0}},
+        {"name": "x", "memory_limit": "3g"}, {"name": "x", "extra_body": {"colour": "blue"}}]
+    for body in bad:
+        with pytest.raises(openai.BadRequestError):
+            sdk.containers.create(**body)  # type: ignore[arg-type]
+    assert len(sdk.containers.list(limit=100).data) == before
+    with pytest.raises(openai.BadRequestError) as err:
+        sdk.containers.create(name="x", file_ids=["file-nope"])
+    assert err.value.body["param"] == "file_ids[0]"
+    with pytest.raises(openai.NotFoundError):
+        sdk.containers.files.create(made.id, file_id="file-nope")
+    with pytest.raises(openai.BadRequestError) as err:
+        sdk.responses.create(model=MODEL, input="x", tools=[
+            {"type": "code_interpreter", "container": {"type": "bogus"}}])
+    assert err.value.body["param"] == "tools[0].container"
+    with pytest.raises(openai.BadRequestError):
+        sdk.containers.list(limit=0)
+
+    deleted = sdk.containers.delete(made.id)
+    assert deleted is None or getattr(deleted, "deleted", True)
+    with pytest.raises(openai.NotFoundError):
+        sdk.containers.retrieve(made.id)
+    with pytest.raises(openai.NotFoundError):
+        sdk.responses.create(model=MODEL, input="x", tools=[
+            {"type": "code_interpreter", "container": made.id}])
