@@ -24,6 +24,8 @@ PREFIXES = {
     "webhook_delivery": "whdel_",
     "response": "resp_",
     "conversation": "conv_",
+    "container": "cntr_",
+    "container_file": "cfile_",
 }
 
 

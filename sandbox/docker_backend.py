@@ -337,8 +337,11 @@ class DockerBackend:
             if snapshot is None:
                 return result
             changed = {name for name, stat in snapshot.items() if sb.files.get(name) != stat}
-            changed -= {n for n in changed if n in sb.inputs and sb.files.get(n) is None
-                        and snapshot[n][0] == sb.inputs[n][2]}
+            # An input is no output: new here, or copied over again and left untouched
+            # (the size it came with, the archive's mtime 0).
+            changed -= {n for n in changed if n in sb.inputs
+                        and snapshot[n][0] == sb.inputs[n][2]
+                        and (sb.files.get(n) is None or snapshot[n][1] == 0)}
             sb.files = snapshot
             if changed:
                 result.files, notes = copy_out(sb.container, changed,

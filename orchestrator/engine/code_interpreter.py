@@ -99,8 +99,15 @@ def record_calls(session: Session, run: RunRecord, owner: str, outcome: ModelOut
     return True
 
 
+def session_of(run: RunRecord) -> str:
+    """The sandbox session of the run's code: its tool entry's `session` if it names one
+    (a session shared by several runs), else the thread's."""
+    return next((str(t["session"]) for t in run.tools
+                 if t.get("type") == NAME and t.get("session")), run.thread_id)
+
+
 def _route_key(run: RunRecord) -> str:
-    return f"orch:sandbox:route:{run.tenant}:{run.thread_id}"
+    return f"orch:sandbox:route:{run.tenant}:{session_of(run)}"
 
 
 def alive_key(queue: str) -> str:
@@ -158,15 +165,17 @@ def job(session: Session, run: RunRecord, step: RunStepRecord) -> dict[str, Any]
     """The sandbox job for a step: its cells, the session key and the input files."""
     calls = [{"id": c["id"], "code": c[NAME]["input"]}
              for c in step.step_details["tool_calls"] if c["type"] == NAME]
-    return {"key": step.id, "session": run.thread_id, "owner": run.tenant, "calls": calls,
+    return {"key": step.id, "session": session_of(run), "owner": run.tenant, "calls": calls,
             "files": input_files(session, run), "run_id": run.id, "callback": CALLBACK,
             "callback_args": [run.id, step.id]}
 
 
 def input_files(session: Session, run: RunRecord) -> list[dict[str, str]]:
     """Files the code may read (assistant, thread and message attachments, v1 file_ids),
-    each under its filename and under its id."""
-    ids: list[str] = list(run.file_ids)
+    each under its filename and under its id; files the tool entry lists under their name."""
+    named = {str(f["file_id"]): str(f["name"]) for t in run.tools if t.get("type") == NAME
+             for f in t.get("files") or []}
+    ids: list[str] = [*run.file_ids, *named]
     asst = session.exec(select(AssistantRecord).where(
         AssistantRecord.id == run.assistant_id)).first()
     if asst is not None:
@@ -192,7 +201,8 @@ def input_files(session: Session, run: RunRecord) -> list[dict[str, str]]:
         name = rec.filename if rec.filename not in names else f"{rec.id}-{rec.filename}"
         # Also /mnt/data/<file id>, where the hosted code interpreter put it (the sandbox
         # links the second name to the same bytes).
-        for alias in dict.fromkeys((name, rec.id)):
+        aliases = (named[rec.id],) if rec.id in named else (name, rec.id)
+        for alias in dict.fromkeys(aliases):
             if alias not in names:
                 names.add(alias)
                 out.append({"name": alias, "path": path})

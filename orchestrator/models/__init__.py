@@ -5,6 +5,7 @@ Ground: imports only SQLModel and the other ground modules, never the engine or 
 
 from orchestrator.models.assistant import AssistantRecord
 from orchestrator.models.batch import BatchRecord, BatchRequestRecord
+from orchestrator.models.container import ContainerFileRecord, ContainerRecord
 from orchestrator.models.event import EventRecord
 from orchestrator.models.file import FileRecord
 from orchestrator.models.idempotency import IdempotencyKeyRecord
@@ -31,6 +32,8 @@ __all__ = [
     "BatchRecord",
     "BatchRequestRecord",
     "ChunkRecord",
+    "ContainerFileRecord",
+    "ContainerRecord",
     "EventRecord",
     "FileRecord",
     "IdempotencyKeyRecord",

@@ -12,10 +12,10 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 
 from orchestrator.api.deps import DB
+from orchestrator.api.downloads import content_disposition
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.errors import APIError, InvalidRequest, NotFound
-from orchestrator.faces.assistants.routes.files import content_disposition
 from orchestrator.faces.assistants.services import files
 from orchestrator.inspector import auth, live, views
 from orchestrator.inspector.pages import error_page, fragment, page, static_asset

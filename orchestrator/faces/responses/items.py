@@ -10,6 +10,7 @@ from orchestrator.models import MessageRecord
 from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT
 
 ROLES = ("user", "assistant", "system", "developer")
+CODE = "code_interpreter"  # the stored calls' type
 MARKER = re.compile(r"【\d+:\d+†[^】]*】")  # the engine's source marker in an answer
 # Item types of the hosted API this server does not take in input yet: a clear 400, not a guess.
 NOT_YET = ("file_search_call", "code_interpreter_call",
@@ -102,10 +103,11 @@ def message_input(item: dict[str, Any], where: str) -> tuple[str, list[dict[str,
     return role, [_part(p, role, f"{where}.content[{j}]") for j, p in enumerate(content)]
 
 
-def without_markers(value: str, annotations: list[dict[str, Any]],
-                    names: dict[str, str]) -> tuple[str, list[dict[str, Any]]]:
+def without_markers(value: str, annotations: list[dict[str, Any]], names: dict[str, str],
+                    links: dict[str, Any] | None = None) -> tuple[str, list[dict[str, Any]]]:
     """An answer's text without its source markers (【0:1†name】), and its citations as the
-    Responses API gives them: the file and the place in the text where the marker was."""
+    Responses API gives them: the file and the place in the text where the marker was; a
+    sandbox link cites the container file `links` gives for the written file."""
     out, cited, at = [], [], 0
     for ann in sorted(annotations, key=lambda a: a.get("start_index", 0)):
         start, end = ann.get("start_index", 0), ann.get("end_index", 0)
@@ -121,21 +123,24 @@ def without_markers(value: str, annotations: list[dict[str, Any]],
         elif ann.get("type") == "file_path":
             out.append(value[start:end])  # a sandbox link stays in the text
             index = sum(len(x) for x in out)
-            cited.append({"type": "container_file_citation",
-                          "file_id": ann["file_path"]["file_id"], "container_id": "",
-                          "filename": "", "start_index": index - (end - start),
-                          "end_index": index})
+            fid = ann["file_path"]["file_id"]
+            link = (links or {}).get(fid) or {
+                "container_id": "", "file_id": fid,
+                "filename": str(ann.get("text", "")).rsplit("/", 1)[-1]}
+            cited.append({"type": "container_file_citation", **link,
+                          "start_index": index - (end - start), "end_index": index})
     out.append(MARKER.sub("", value[at:]))
     return "".join(out), cited
 
 
-def _content(part: dict[str, Any], role: str, names: dict[str, str]) -> dict[str, Any]:
+def _content(part: dict[str, Any], role: str, names: dict[str, str],
+             links: dict[str, Any] | None) -> dict[str, Any]:
     kind = part.get("type")
     if kind == "text":
         text = part["text"]
         value = text["value"] if isinstance(text, dict) else str(text)
         if role == "assistant":
-            clean, cited = without_markers(value, text.get("annotations", []), names)
+            clean, cited = without_markers(value, text.get("annotations", []), names, links)
             return {"type": "output_text", "text": clean, "logprobs": [], "annotations": cited}
         return {"type": "input_text", "text": value}
     if kind == "image_file":
@@ -160,8 +165,32 @@ def search_call(call: dict[str, Any], query: str, results: bool) -> dict[str, An
                         for h in hits] if results else None}
 
 
-def item(msg: MessageRecord, names: dict[str, str] | None = None) -> dict[str, Any]:
-    """A message as a Responses / Conversations item (a message, a call or its output)."""
+def code_call(call: dict[str, Any], item_id: str, container_id: str, status: str,
+              images: dict[str, str] | None) -> dict[str, Any]:
+    """A recorded code_interpreter call as a `code_interpreter_call` item; its outputs (logs,
+    images as URLs) only when included (`images` not None)."""
+    outputs = None
+    if images is not None:
+        outputs = []
+        for out in call[CODE].get("outputs", []):
+            if out.get("type") == "logs":
+                outputs.append({"type": "logs", "logs": out["logs"]})
+            elif out.get("type") == "image" and out["image"]["file_id"] in images:
+                outputs.append({"type": "image", "url": images[out["image"]["file_id"]]})
+    return {"type": "code_interpreter_call", "id": item_id, "status": status,
+            "code": call[CODE].get("input", ""), "container_id": container_id,
+            "outputs": outputs}
+
+
+def code_call_id(step_id: str, index: int) -> str:
+    """The item id of a step's code_interpreter call (the same live and recorded)."""
+    return f"ci_{step_id.split('_', 1)[-1]}_{index}"
+
+
+def item(msg: MessageRecord, names: dict[str, str] | None = None,
+         links: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A message as a Responses / Conversations item (a message, a call or its output);
+    an answer's figures are its code calls' outputs, not parts of it."""
     if msg.role == TOOL_CALL:
         call = msg.content[0]["function_call"]
         return {"type": "function_call", "id": msg.id, "call_id": call["call_id"],
@@ -173,7 +202,8 @@ def item(msg: MessageRecord, names: dict[str, str] | None = None) -> dict[str, A
     status = msg.status if msg.status in ("in_progress", "completed", "incomplete") else (
         "completed")
     return {"type": "message", "id": msg.id, "status": status, "role": msg.role,
-            "content": [_content(p, msg.role, names or {}) for p in msg.content]}
+            "content": [_content(p, msg.role, names or {}, links) for p in msg.content
+                        if msg.role != "assistant" or p.get("type") != "image_file"]}
 
 
 def output_text(msg: MessageRecord) -> str:

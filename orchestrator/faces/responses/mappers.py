@@ -1,10 +1,10 @@
-"""Run and thread records as Response and Conversation objects."""
+"""Run, thread and container records as Response, Conversation and Container objects."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.models import RunRecord, ThreadRecord
+from orchestrator.models import ContainerFileRecord, ContainerRecord, RunRecord, ThreadRecord
 
 STATUS = {
     "queued": "queued", "in_progress": "in_progress", "requires_action": "completed",
@@ -76,3 +76,19 @@ def conversation(thread: ThreadRecord) -> dict[str, Any]:
     """A thread as a Conversation object (any thread is one)."""
     return {"id": thread.id, "object": "conversation", "created_at": thread.created_at,
             "metadata": thread.meta or {}}
+
+
+def container(rec: ContainerRecord, expired: bool) -> dict[str, Any]:
+    """A container record as a Container object."""
+    return {"id": rec.id, "object": "container", "name": rec.name,
+            "created_at": rec.created_at, "status": "expired" if expired else "running",
+            "last_active_at": rec.last_active_at,
+            "expires_after": {"anchor": "last_active_at", "minutes": rec.expires_minutes},
+            "memory_limit": rec.memory_limit, "network_policy": {"type": "disabled"}}
+
+
+def container_file(rec: ContainerFileRecord) -> dict[str, Any]:
+    """A container's file as a container.file object."""
+    return {"id": rec.id, "object": "container.file", "container_id": rec.container_id,
+            "created_at": rec.created_at, "bytes": rec.bytes, "path": rec.path,
+            "source": rec.source}

@@ -17,9 +17,21 @@ from sqlmodel import Session
 
 from orchestrator.engine import events as ev
 from orchestrator.engine.events import CREATED
-from orchestrator.faces.responses import mappers
-from orchestrator.faces.responses.items import MARKER, item, output_text, search_call
-from orchestrator.faces.responses.services import cited_names, output_items, run_steps
+from orchestrator.faces.responses import code_tool, mappers
+from orchestrator.faces.responses.items import (
+    MARKER,
+    code_call_id,
+    item,
+    output_text,
+    search_call,
+)
+from orchestrator.faces.responses.services import (
+    CODE_STATUS,
+    cited_names,
+    code_item,
+    output_items,
+    run_steps,
+)
 from orchestrator.models import MessageRecord, RunRecord, RunStepRecord
 from orchestrator.models.message import TOOL_CALL, function_call_id
 from orchestrator.streaming import outbox
@@ -47,8 +59,12 @@ def _text_part(text: str = "", annotations: list[Any] | None = None) -> dict[str
             "logprobs": []}
 
 
-def _names(session: Session | None, run: RunRecord) -> dict[str, str]:
-    return cited_names(run_steps(session, run)) if session is not None else {}
+def _cites(session: Session | None, run: RunRecord) -> tuple[dict[str, str], dict[str, Any]]:
+    """What an answer's citations need: cited file names, container files linked."""
+    if session is None:
+        return {}, {}
+    steps = run_steps(session, run)
+    return cited_names(steps), code_tool.links(session, run, steps)
 
 
 def _answer(session: Session | None, run: RunRecord, msg: MessageRecord, change: str) -> None:
@@ -59,7 +75,7 @@ def _answer(session: Session | None, run: RunRecord, msg: MessageRecord, change:
                {"item_id": msg.id, "content_index": 0, "part": _text_part()})
     elif change in ("completed", "incomplete"):
         _LIVE_TEXT.pop(msg.id, None)
-        done = item(msg, _names(session, run))
+        done = item(msg, *_cites(session, run))
         part = next((p for p in done["content"] if p["type"] == "output_text"), _text_part())
         _write(session, run, "response.output_text.done", {
             "item_id": msg.id, "content_index": 0, "text": output_text(msg), "logprobs": []})
@@ -88,10 +104,44 @@ def _search_opened(session: Session | None, run: RunRecord, call_id: str) -> Non
         _write(session, run, f"response.file_search_call.{phase}", {"item_id": call_id})
 
 
+def _code_opened(session: Session | None, run: RunRecord, item_id: str) -> None:
+    _write(session, run, ADDED, {"item": {
+        "type": "code_interpreter_call", "id": item_id, "status": "in_progress", "code": "",
+        "container_id": code_tool.container_of(run) or "", "outputs": None}})
+    _write(session, run, "response.code_interpreter_call.in_progress", {"item_id": item_id})
+
+
+def _code_step(session: Session | None, run: RunRecord, step: RunStepRecord,
+               change: str) -> None:
+    """A code step: its calls open when it is created (the whole code as one delta), their
+    code is done and interpreted when the outputs come, and they end with the step."""
+    calls = [(i, c) for i, c in enumerate(step.step_details.get("tool_calls", []))
+             if c.get("type") == code_tool.NAME]
+    include = "code_interpreter_call.outputs" in ((run.face_data or {}).get("include") or [])
+    for i, call in calls:
+        item_id = code_call_id(step.id, i)
+        if change == CREATED:
+            _code_opened(session, run, item_id)
+            _write(session, run, "response.code_interpreter_call_code.delta",
+                   {"item_id": item_id, "delta": call[code_tool.NAME]["input"]})
+        elif change == "outputs":
+            _write(session, run, "response.code_interpreter_call_code.done",
+                   {"item_id": item_id, "code": call[code_tool.NAME]["input"]})
+            _write(session, run, "response.code_interpreter_call.interpreting",
+                   {"item_id": item_id})
+        elif change in CODE_STATUS and change != "in_progress" and session is not None:
+            if change == "completed":
+                _write(session, run, "response.code_interpreter_call.completed",
+                       {"item_id": item_id})
+            _write(session, run, "response.output_item.done",
+                   {"item": code_item(session, run, step, i, include)})
+
+
 def _step(session: Session | None, run: RunRecord, step: RunStepRecord, change: str) -> None:
     """A search step: its calls open when it is created, and end when it completes."""
     details = step.step_details
     searches = [c for c in details.get("tool_calls", []) if c.get("type") == "file_search"]
+    _code_step(session, run, step, change)
     if change == CREATED:
         for call in searches:
             _search_opened(session, run, call["id"])
@@ -117,10 +167,18 @@ def _live_text(message_id: str, fragment: str) -> str:
     return MARKER.sub("", text)
 
 
-def _call_delta(run: RunRecord, call: dict[str, Any]) -> None:
+def _call_delta(run: RunRecord, step_id: str, call: dict[str, Any]) -> None:
     """A live piece of a tool call: the first one opens its item."""
     if call.get("type") == "file_search" and "id" in call:
         _search_opened(None, run, call["id"])
+    if call.get("type") == code_tool.NAME:
+        item_id = code_call_id(step_id, call["index"])
+        if "id" in call:
+            _code_opened(None, run, item_id)
+        piece = (call.get(code_tool.NAME) or {}).get("input")
+        if piece:
+            _write(None, run, "response.code_interpreter_call_code.delta",
+                   {"item_id": item_id, "delta": piece})
     if call.get("type") != "function":
         return
     item_id = function_call_id(run.id, call["index"])
@@ -163,8 +221,10 @@ def on_event(session: Session | None, event: ev.Event) -> None:
             _answer(session, run, event.message, event.change)
     elif isinstance(event, ev.StepChanged):
         _step(session, run, event.step, event.change)
+    elif isinstance(event, ev.StepOutputs):
+        _code_step(session, run, event.step, "outputs")
     elif isinstance(event, ev.ToolCallDelta):
-        _call_delta(run, event.call)
+        _call_delta(run, event.step_id, event.call)
     elif isinstance(event, ev.ContentDelta):
         part = event.part
         if part.get("type") == "text":

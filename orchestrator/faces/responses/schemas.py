@@ -79,3 +79,20 @@ class CreateItems(Body):
     """POST /v1/conversations/{id}/items."""
 
     items: list[dict[str, Any]] = Field(min_length=1, max_length=20)
+
+
+class CreateContainer(Body):
+    """POST /v1/containers."""
+
+    name: str | None = Field(default=None, max_length=256)
+    file_ids: list[str] | None = Field(default=None, max_length=100)
+    expires_after: dict[str, Any] | None = None
+    memory_limit: str | None = None
+    network_policy: dict[str, Any] | None = None
+    skills: list[dict[str, Any]] | None = None
+
+
+class CreateContainerFile(Body):
+    """POST /v1/containers/{id}/files as JSON: a file of the tenant by id."""
+
+    file_id: str = Field(max_length=64)

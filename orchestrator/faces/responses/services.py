@@ -21,7 +21,14 @@ from orchestrator.engine import runs as engine_runs
 from orchestrator.engine.prompt import estimate_tokens, message_text
 from orchestrator.engine.status import RunStatus
 from orchestrator.errors import InvalidRequest, not_found
-from orchestrator.faces.responses.items import item, message_input, search_call
+from orchestrator.faces.responses import code_tool
+from orchestrator.faces.responses.items import (
+    code_call,
+    code_call_id,
+    item,
+    message_input,
+    search_call,
+)
 from orchestrator.faces.responses.schemas import CreateResponse, InputTokens
 from orchestrator.ids import new_id
 from orchestrator.models import (
@@ -75,6 +82,20 @@ def run_steps(session: Session, run: RunRecord) -> list[RunStepRecord]:
         RunStepRecord.run_id == run.id).order_by(col(RunStepRecord.ordinal))).all())
 
 
+CODE_STATUS = {"in_progress": "interpreting", "completed": "completed", "failed": "failed",
+               "cancelled": "incomplete", "expired": "incomplete"}
+
+
+def code_item(session: Session, run: RunRecord, step: RunStepRecord, index: int,
+              outputs: bool, images: dict[str, str] | None = None) -> dict[str, Any]:
+    """A step's code_interpreter call as an item; outputs when asked for."""
+    if outputs and images is None:
+        images = code_tool.image_urls(session, [step])
+    return code_call(step.step_details["tool_calls"][index], code_call_id(step.id, index),
+                     code_tool.container_of(run) or "", CODE_STATUS.get(step.status, "completed"),
+                     images if outputs else None)
+
+
 def output_items(session: Session, run: RunRecord,
                  include: list[str] | None = None) -> list[dict[str, Any]]:
     """The response's output: its steps' items in order (tool calls, answers); `include` as
@@ -82,26 +103,31 @@ def output_items(session: Session, run: RunRecord,
     steps = run_steps(session, run)
     messages = {m.id: m for m in outputs(session, run)}
     names = cited_names(steps)
+    links = code_tool.links(session, run, steps)
     chosen = (run.face_data or {}).get("include") if include is None else include
     results = "file_search_call.results" in (chosen or [])
+    code_outputs = "code_interpreter_call.outputs" in (chosen or [])
+    images = code_tool.image_urls(session, steps) if code_outputs else None
     out: list[dict[str, Any]] = []
     for step in steps:
         details = step.step_details
         if details.get("type") == "message_creation":
             msg = messages.pop(details["message_creation"]["message_id"], None)
             if msg is not None:
-                out.append(item(msg, names))
+                out.append(item(msg, names, links))
             continue
         searches = details.get("searches") or {}
         for i, call in enumerate(details.get("tool_calls", [])):
             if call.get("type") == "file_search":
                 query = (searches.get(call["id"]) or {}).get("query", "")
                 out.append(search_call(call, query, results))
+            elif call.get("type") == code_tool.NAME:
+                out.append(code_item(session, run, step, i, code_outputs, images))
             elif call.get("type") == "function":
                 msg = messages.pop(function_call_id(run.id, i), None)
                 if msg is not None:
                     out.append(item(msg))
-    out.extend(item(m, names) for m in messages.values())  # none expected: a safety net
+    out.extend(item(m, names, links) for m in messages.values())  # none expected
     return out
 
 
@@ -205,9 +231,11 @@ def _search_tool(session: Session, tenant: str, tool: dict[str, Any],
     return {"type": "file_search", "file_search": options, "vector_store_ids": ids}
 
 
-def _engine_tools(session: Session, tenant: str,
-                  tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Responses tools (function flat, file_search with its stores) as the engine's."""
+def _engine_tools(session: Session, tenant: str, tools: list[dict[str, Any]] | None,
+                  prev: RunRecord | None = None,
+                  thread: ThreadRecord | None = None) -> list[dict[str, Any]]:
+    """Responses tools (function flat, file_search with its stores, code_interpreter with
+    its container: `prev` / `thread` is what the response continues) as the engine's."""
     out = []
     for i, tool in enumerate(tools or []):
         kind = tool.get("type")
@@ -216,6 +244,13 @@ def _engine_tools(session: Session, tenant: str,
                                  " server.", param=f"tools[{i}].type")
         if kind == "file_search":
             out.append(_search_tool(session, tenant, tool, f"tools[{i}]"))
+            continue
+        if kind == code_tool.NAME:
+            if any(t["type"] == kind for t in out):
+                raise InvalidRequest("Only one code_interpreter tool is allowed.",
+                                     param=f"tools[{i}]")
+            out.append(code_tool.engine_tool(session, tenant, tool, f"tools[{i}]", prev,
+                                             thread))
             continue
         if kind != "function":
             raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server"
@@ -237,6 +272,9 @@ def _engine_choice(choice: str | dict[str, Any] | None, tools: list[dict[str, An
             raise InvalidRequest(f"Invalid value: '{choice}'. Supported values are: 'none',"
                                  " 'auto' and 'required'.", param="tool_choice")
         return choice
+    if choice.get("type") in ("code_interpreter", "file_search") and any(
+            t["type"] == choice["type"] for t in tools):
+        return {"type": choice["type"]}
     if choice.get("type") != "function" or not isinstance(choice.get("name"), str):
         raise InvalidRequest("tool_choice must be 'none', 'auto', 'required' or"
                              " {\"type\": \"function\", \"name\": ...}.", param="tool_choice")
@@ -326,10 +364,10 @@ def create(session: Session, tenant: str, body: CreateResponse) -> RunRecord:
     for i, name in enumerate(body.include or []):
         if name not in INCLUDES:
             raise InvalidRequest(f"Invalid value: '{name}'.", param=f"include[{i}]")
-    tools = _engine_tools(session, tenant, body.tools)
+    thread, prev = _context(session, tenant, body)
+    tools = _engine_tools(session, tenant, body.tools, prev, thread)
     tool_choice = _engine_choice(body.tool_choice, tools)
     response_format = _chat_format(body.text)
-    thread, prev = _context(session, tenant, body)
     if thread is None:
         thread = ThreadRecord(id=new_id("thread"), tenant=tenant, private=True)
         insert(session, thread)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from orchestrator.api.deps import DB, Tenant
+from orchestrator.api.downloads import content_disposition
 from orchestrator.errors import APIError
 from orchestrator.faces.assistants.mappers import file as to_wire
 from orchestrator.faces.assistants.schemas.file import UPLOAD_SCHEMA, FileDeleted, FileObject
@@ -76,10 +76,3 @@ def download_file(file_id: str, db: DB, tenant: Tenant) -> StreamingResponse:
     return StreamingResponse(chunks, media_type="application/octet-stream", headers={
         "Content-Length": str(size), "Content-Disposition": content_disposition(rec.filename)})
 
-
-def content_disposition(filename: str) -> str:
-    """`attachment; filename=…`, RFC 5987-encoded when the name is not plain ASCII."""
-    if filename.isascii() and filename.isprintable():
-        escaped = filename.replace("\\", "\\\\").replace('"', '\\"')
-        return f'attachment; filename="{escaped}"'
-    return f"attachment; filename*=utf-8''{quote(filename, safe='')}"

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from orchestrator.faces.responses.routes import conversations, responses
+from orchestrator.faces.responses.routes import containers, conversations, responses
 
-ROUTERS = [responses.router, conversations.router]
+ROUTERS = [responses.router, conversations.router, containers.router]
