@@ -19,9 +19,10 @@ from orchestrator.engine.events import CREATED, RunChanged, StepChanged, emit
 from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
 from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus, StepStatus
-from orchestrator.models import RunRecord, RunStepRecord
+from orchestrator.models import RunRecord, RunStepRecord, VectorStoreFileRecord
 from orchestrator.models.base import now
 from orchestrator.retrieval import index
+from orchestrator.retrieval.filters import matches
 from orchestrator.retrieval.stores import filenames, touch_ids
 
 SEARCH_TOOLS = frozenset({"file_search", "retrieval"})
@@ -69,11 +70,26 @@ def _search(session: Session, run: RunRecord, owner: str, call: ToolCall, limit:
     where = scope.resolve(session, run, call.name)
     scope.index_pending(where, lambda: _renew_lease(run.id, owner))
     searched.update(where.store_ids)
+    file_ids = _filtered(session, run, where.store_ids, where.file_ids)
     hits = [h for h in index.search(session, run.tenant, where.store_ids, _query(call), limit,
-                                    where.file_ids) if h.score >= threshold]
+                                    file_ids) if h.score >= threshold]
     names = filenames(session, run.tenant, [h.file_id for h in hits])
     return [{"file_id": h.file_id, "file_name": names.get(h.file_id, ""), "score": h.score,
              "content": [{"type": "text", "text": h.text}]} for h in hits]
+
+
+def _filtered(session: Session, run: RunRecord, store_ids: list[str],
+              file_ids: list[str] | None) -> list[str] | None:
+    """The files a search may hit: the scope's, less those the tool's attribute `filters`
+    (a response's file_search) exclude."""
+    flt = next((t.get("filters") for t in run.tools
+                if t.get("type") == "file_search" and t.get("filters")), None)
+    if not flt or not store_ids:
+        return file_ids
+    rows = session.exec(select(VectorStoreFileRecord.id, VectorStoreFileRecord.attributes).where(
+        col(VectorStoreFileRecord.vector_store_id).in_(store_ids))).all()
+    allowed = [fid for fid, attrs in rows if matches(flt, dict(attrs or {}))]
+    return allowed if file_ids is None else [f for f in file_ids if f in allowed]
 
 
 def record_search(session: Session, run: RunRecord, owner: str, outcome: ModelOutcome,

@@ -52,6 +52,9 @@ def message_text(content: Sequence[dict[str, Any]]) -> str:
             out.append(f"[image {part['image_url']['url']}]")
         elif kind == "refusal":
             out.append(str(part.get("refusal", "")))
+        elif kind == "input_file":  # a file given in a message, its text read at intake
+            given = part["input_file"]
+            out.append(f"[file {given.get('filename', '')}]\n{given.get('text', '')}")
     return "\n".join(out)
 
 
@@ -124,13 +127,21 @@ def _truncate(history: list[dict[str, Any]], run: RunRecord, budget: int) -> lis
     return history
 
 
-def tools_for_model(run: RunRecord) -> list[dict[str, Any]]:
-    """Every run tool as a chat-completions function tool."""
+def builtin_calls(steps: Sequence[RunStepRecord]) -> int:
+    """How many built-in tool calls (file_search, code_interpreter) the run's steps made."""
+    return sum(1 for step in steps for call in step.step_details.get("tool_calls", [])
+               if call.get("type") != "function")
+
+
+def tools_for_model(run: RunRecord, steps: Sequence[RunStepRecord] = ()) -> list[dict[str, Any]]:
+    """Every run tool as a chat-completions function tool; once `max_tool_calls` built-in
+    calls are made, only the functions."""
+    capped = run.max_tool_calls is not None and builtin_calls(steps) >= run.max_tool_calls
     out = []
     for tool in run.tools:
         if tool["type"] == "function":
             out.append({"type": "function", "function": tool["function"]})
-        elif tool["type"] in BUILTIN_FUNCTIONS:
+        elif tool["type"] in BUILTIN_FUNCTIONS and not capped:
             out.append({"type": "function", "function": BUILTIN_FUNCTIONS[tool["type"]]})
     return out
 
@@ -157,7 +168,7 @@ def build_request(run: RunRecord, thread_messages: Sequence[MessageRecord],
         budget = min(budget, run.max_prompt_tokens - fixed)
     history = _truncate(_history(thread_messages), run, max(budget, 0))
     body: dict[str, Any] = {"model": model, "messages": system + history + run_part}
-    tools = tools_for_model(run)
+    tools = tools_for_model(run, steps)
     if tools:
         body["tools"] = tools
         if run.tool_choice is not None:

@@ -67,6 +67,9 @@ class RunRecord(OwnedBase, table=True):
     # Function calls end the run `completed`, recorded as `tool_call` messages of the thread
     # (the client answers with `tool` messages in its next run), instead of requires_action.
     end_on_function_calls: bool = False
+    # Built-in tool calls (file_search, code_interpreter) the run may make; then the model is
+    # offered only its functions.
+    max_tool_calls: int | None = None
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: float | None = None
     updated_at: float = 0.0

@@ -208,3 +208,69 @@ def test_file_search_on_a_store_of_another_tenant_is_404(
         other.responses.create(model=MODEL, input="x", tools=[
             {"type": "file_search", "vector_store_ids": [store_id]}])
     assert err.value.body["param"] == "tools[0].vector_store_ids[0]"
+
+
+def test_file_search_filters_by_attributes_and_max_tool_calls_caps_builtins(
+        sdk: openai.OpenAI, pipeline: Stack) -> None:
+    from tests.workers.conftest import wait_for
+
+    red = sdk.files.create(file=("red.txt", FERRY.encode()), purpose="assistants").id
+    blue = sdk.files.create(file=("blue.txt", FERRY.encode()), purpose="assistants").id
+    store = sdk.vector_stores.create(name="teams")
+    sdk.vector_stores.files.create(vector_store_id=store.id, file_id=red,
+                                   attributes={"team": "red"})
+    sdk.vector_stores.files.create(vector_store_id=store.id, file_id=blue,
+                                   attributes={"team": "blue"})
+    wait_for(lambda: sdk.vector_stores.retrieve(store.id).file_counts.completed == 2, timeout=90)
+    question = "rs-filter: when does the Quillon ferry leave?"
+    _search_then_quote(pipeline, question)
+    r = sdk.responses.create(
+        model=MODEL, input=question, include=["file_search_call.results"], max_tool_calls=1,
+        tools=[{"type": "file_search", "vector_store_ids": [store.id],
+                "filters": {"type": "eq", "key": "team", "value": "red"}}])
+    assert r.status == "completed"
+    assert {h.file_id for h in r.output[0].results} == {red}
+    after = [b for b in pipeline.model.requests() if question in str(b["messages"])]
+    assert "tools" in after[0] and "tools" not in after[-1]  # the one built-in call was made
+    with pytest.raises(openai.BadRequestError) as err:
+        sdk.responses.create(model=MODEL, input="x", tools=[
+            {"type": "file_search", "vector_store_ids": [store.id], "filters": {"type": "zz"}}])
+    assert err.value.body["param"] == "tools[0].filters"
+
+
+def test_input_files_by_id_and_by_data_reach_the_model(
+        sdk: openai.OpenAI, pipeline: Stack) -> None:
+    import base64
+
+    fid = sdk.files.create(file=("notes.txt", b"The launch code is 7-7-3."),
+                           purpose="user_data").id
+    r = sdk.responses.create(model=MODEL, input=[{"role": "user", "content": [
+        {"type": "input_file", "file_id": fid},
+        {"type": "input_file", "filename": "more.md",
+         "file_data": "data:text/markdown;base64," + base64.b64encode(b"# Also 42").decode()},
+        {"type": "input_text", "text": "rs-file: what do the files say?"}]}])
+    assert r.status == "completed"
+    [message] = _prompt(pipeline, "rs-file: what do the files say?")
+    assert "[file notes.txt]\nThe launch code is 7-7-3." in message["content"]
+    assert "[file more.md]\n# Also 42" in message["content"]
+    [given] = sdk.responses.input_items.list(r.id).data
+    assert [(p.type, getattr(p, "filename", None)) for p in given.content] == [
+        ("input_file", "notes.txt"), ("input_file", "more.md"), ("input_text", None)]
+    for part, param in [({"type": "input_file", "file_url": "http://x/y.pdf"},
+                         "input[0].content[0].file_url"),
+                        ({"type": "input_file", "file_id": "file-nope"},
+                         "input[0].content[0].file_id"),
+                        ({"type": "input_file", "filename": "a.exe", "file_data": "AAAA"},
+                         "input[0].content[0]")]:
+        with pytest.raises((openai.BadRequestError, openai.NotFoundError)) as err:
+            sdk.responses.create(model=MODEL, input=[{"role": "user", "content": [part]}])
+        assert err.value.body["param"] == param
+
+
+def test_a_file_given_on_a_thread_shows_in_the_assistants_api(sdk: openai.OpenAI) -> None:
+    fid = sdk.files.create(file=("memo.txt", b"memo"), purpose="user_data").id
+    thread = sdk.beta.threads.create()
+    sdk.responses.create(model=MODEL, conversation=thread.id, input=[{"role": "user", "content": [
+        {"type": "input_file", "file_id": fid}, {"type": "input_text", "text": "read it"}]}])
+    first = sdk.beta.threads.messages.list(thread.id, order="asc").data[0]
+    assert [p.text.value for p in first.content] == ["[file memo.txt]", "read it"]

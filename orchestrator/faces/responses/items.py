@@ -51,12 +51,21 @@ def _part(part: Any, role: str, where: str) -> dict[str, Any]:
             return {"type": "image_url",
                     "image_url": {"url": part["image_url"], "detail": detail}}
         raise InvalidRequest("An input_image needs an image_url or a file_id.", param=where)
-    if kind == "input_file":
-        raise InvalidRequest("input_file content is not supported by this server yet; attach"
-                             " the file to a vector store and use file_search.",
-                             param=f"{where}.type")
+    if kind == "input_file" and role != "assistant":
+        if part.get("file_url") is not None:
+            raise InvalidRequest("file_url is not supported by this server: upload the file"
+                                 " and give its file_id, or send it as file_data.",
+                                 param=f"{where}.file_url")
+        if part.get("file_id"):
+            return {"type": "input_file", "input_file": {"file_id": str(part["file_id"])}}
+        if isinstance(part.get("file_data"), str) and isinstance(part.get("filename"), str):
+            return {"type": "input_file", "input_file": {
+                "file_data": part["file_data"], "filename": part["filename"]}}
+        raise InvalidRequest("An input_file needs a file_id, or file_data with a filename.",
+                             param=where)
     raise InvalidRequest(f"Invalid value: '{kind}'. Supported values are: 'input_text',"
-                         " 'input_image', 'output_text' and 'refusal'.", param=f"{where}.type")
+                         " 'input_image', 'input_file', 'output_text' and 'refusal'.",
+                         param=f"{where}.type")
 
 
 def _string(item: dict[str, Any], name: str, where: str) -> str:
@@ -151,6 +160,10 @@ def _content(part: dict[str, Any], role: str, names: dict[str, str],
                 "detail": part["image_url"].get("detail", "auto")}
     if kind == "refusal":
         return {"type": "refusal", "refusal": part.get("refusal", "")}
+    if kind == "input_file":
+        given = part["input_file"]
+        return {"type": "input_file", "file_id": given.get("file_id"),
+                "filename": given.get("filename")}
     return {"type": "input_text", "text": ""}
 
 

@@ -8,6 +8,7 @@ that thread, and the engine's answer is the thread's next message.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from typing import Any
@@ -32,6 +33,7 @@ from orchestrator.faces.responses.items import (
 from orchestrator.faces.responses.schemas import CreateResponse, InputTokens
 from orchestrator.ids import new_id
 from orchestrator.models import (
+    FileRecord,
     MessageRecord,
     RunRecord,
     RunStepRecord,
@@ -41,8 +43,12 @@ from orchestrator.models import (
 from orchestrator.models.base import now
 from orchestrator.models.message import TOOL_CALL, TOOL_OUTPUT, function_call_id
 from orchestrator.records import get_owned
+from orchestrator.retrieval.filters import matches
+from orchestrator.retrieval.parsing import ParseError, parse
+from orchestrator.storage import get_store
 
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+MAX_INPUT_FILE = 32 * 1024 * 1024  # bytes of one input_file, as hosted
 FACE = "responses"  # RunRecord.face of the runs this face creates and renders
 HOSTED_ONLY = ("web_search", "web_search_preview", "web_search_2025_08_26", "computer",
                "computer_use_preview", "image_generation", "mcp", "local_shell", "shell",
@@ -167,6 +173,11 @@ def new_messages(session: Session, tenant: str, thread: ThreadRecord,
                 parsed.append((ref.role, [dict(p) for p in ref.content]))
                 continue
             parsed.append(message_input(entry, f"{where}[{i}]"))
+    for i, (_role, content) in enumerate(parsed):
+        for j, part in enumerate(content):
+            if part.get("type") == "input_file":
+                part["input_file"] = _read_file(session, tenant, part["input_file"],
+                                                f"{where}[{i}].content[{j}]")
     created = now()
     messages = [MessageRecord(
         id=new_id("message"), tenant=tenant, created_at=created, thread_id=thread.id,
@@ -175,6 +186,31 @@ def new_messages(session: Session, tenant: str, thread: ThreadRecord,
     if messages:
         insert(session, *messages)
     return messages
+
+
+def _read_file(session: Session, tenant: str, given: dict[str, Any],
+               where: str) -> dict[str, Any]:
+    """An input_file's text, read now (from the tenant's file, or the given file_data)."""
+    if "file_id" in given:
+        rec = get_owned(session, FileRecord, tenant, given["file_id"], "file", f"{where}.file_id")
+        name, data = rec.filename, b"".join(get_store().reader(rec.storage_key))
+    else:
+        name, raw = given["filename"], given["file_data"]
+        try:
+            data = base64.b64decode(raw.split(",", 1)[1] if raw.startswith("data:") else raw,
+                                    validate=True)
+        except (ValueError, IndexError):
+            raise InvalidRequest("file_data must be base64 (or a data: URL).",
+                                 param=f"{where}.file_data") from None
+    if len(data) > MAX_INPUT_FILE:
+        raise InvalidRequest(f"An input_file may hold at most {MAX_INPUT_FILE} bytes.",
+                             param=where)
+    try:
+        text = parse(name, data)
+    except ParseError as exc:
+        raise InvalidRequest(exc.message, param=where, code=exc.code) from None
+    return {**({"file_id": given["file_id"]} if "file_id" in given else {}),
+            "filename": name, "text": text}
 
 
 def _referenced(session: Session, tenant: str, entry: dict[str, Any],
@@ -215,9 +251,16 @@ def _search_tool(session: Session, tenant: str, tool: dict[str, Any],
     for j, sid in enumerate(ids):
         get_owned(session, VectorStoreRecord, tenant, sid, "vector store",
                   f"{where}.vector_store_ids[{j}]")
-    if tool.get("filters") is not None:
-        raise InvalidRequest("Attribute filters are not supported by this server yet.",
-                             param=f"{where}.filters")
+    filters = tool.get("filters")
+    if filters is not None:
+        if not isinstance(filters, dict):
+            raise InvalidRequest("Invalid 'filters': expected an object.",
+                                 param=f"{where}.filters")
+        try:
+            matches(filters, {})  # a malformed filter is a 400 now, not a failed search later
+        except InvalidRequest as exc:
+            exc.param = f"{where}.filters"
+            raise
     options: dict[str, Any] = {}
     limit = tool.get("max_num_results")
     if limit is not None:
@@ -228,7 +271,8 @@ def _search_tool(session: Session, tenant: str, tool: dict[str, Any],
     ranking = tool.get("ranking_options") or {}
     if ranking.get("score_threshold") is not None:
         options["ranking_options"] = {"score_threshold": float(ranking["score_threshold"])}
-    return {"type": "file_search", "file_search": options, "vector_store_ids": ids}
+    return {"type": "file_search", "file_search": options, "vector_store_ids": ids,
+            **({"filters": filters} if filters else {})}
 
 
 def _engine_tools(session: Session, tenant: str, tools: list[dict[str, Any]] | None,
@@ -389,6 +433,7 @@ def create(session: Session, tenant: str, body: CreateResponse) -> RunRecord:
         reasoning_effort=(body.reasoning or {}).get("effort"),
         expires_at=created + get_settings().run_expiry_seconds, stream=bool(body.stream),
         updated_at=time.time(), face=FACE, end_on_function_calls=True,
+        max_tool_calls=body.max_tool_calls,
         face_data={
             "tools": body.tools or [], "tool_choice": body.tool_choice,
             "store": store, "background": bool(body.background),

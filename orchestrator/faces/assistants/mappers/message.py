@@ -68,10 +68,19 @@ def message(rec: MessageRecord, version: Version) -> Message | MessageV1:
         "run_id": rec.run_id,
         "metadata": rec.meta if rec.meta is not None else {},
     }
+    content = [_shown(p) for p in rec.content]
     if version == "v1":
-        return MessageV1(content=content_for_v1(rec.content),
+        return MessageV1(content=content_for_v1(content),
                          file_ids=file_ids_for_v1(rec.attachments), **common)
-    return Message(content=rec.content, attachments=list(rec.attachments or []), **common)
+    return Message(content=content, attachments=list(rec.attachments or []), **common)
+
+
+def _shown(part: dict[str, Any]) -> dict[str, Any]:
+    """A part this API has no type for (a file given to a response) as a text naming it."""
+    if part.get("type") != "input_file":
+        return part
+    name = part["input_file"].get("filename") or part["input_file"].get("file_id", "")
+    return {"type": "text", "text": {"value": f"[file {name}]", "annotations": []}}
 
 
 def message_file(rec: MessageRecord, file_id: str) -> MessageFile:
