@@ -222,7 +222,7 @@ def test_delete_and_store_false(sdk: openai.OpenAI) -> None:
     ({"tools": [{"type": "web_search"}]}, "tools[0].type"),
     ({"conversation": "conv_x", "previous_response_id": "resp_x"}, "previous_response_id"),
     ({"background": True, "store": False}, "store"),
-    ({"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
+    ({"input": [{"role": "user", "content": [{"type": "input_audio", "data": "x"}]}]},
      "input[0].content[0].type"),
     ({"input": [{"role": "robot", "content": "x"}]}, "input[0].role"),
     ({"text": {"format": {"type": "yaml"}}}, "text.format"),
