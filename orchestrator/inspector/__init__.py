@@ -1,5 +1,6 @@
-"""The run inspector: server-rendered pages to look inside threads, runs and steps.
+"""The run inspector: server-rendered pages to look inside threads, runs and steps, and
+responses and conversations (each rendered by its own face's mappers).
 
-May import the faces' services (to read what they show), streaming, the engine and the ground;
-mounted by api/routes/inspector.py.
+May import the faces (to read and render what they show), streaming, the engine and the
+ground; mounted by api/routes/inspector.py.
 """

@@ -4,8 +4,8 @@ Every event a worker publishes for the run (the same stream SSE clients of the A
 the page up; because a run that nobody streams only publishes its end events, the run's
 `version` is also read between events, so every recorded change reaches the page. Each change
 is sent as the re-rendered fragment itself, so the page applies them in order without asking.
-When a client streams the run, the model's text deltas are relayed too (`typing`), so the page
-shows the answer as it is written.
+When a client streams the run (or the response), the model's text deltas are relayed too
+(`typing`), so the page shows the answer as it is written.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ State = Callable[[], tuple[int, bool] | None]
 Render = Callable[[], str]
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # exactly the line ends of the SSE format
 FINISHED = ("thread.message.completed", "thread.message.incomplete")
+RESPONSE_DELTA = "response.output_text.delta"
+RESPONSE_FINISHED = ("response.output_text.done",)  # its item_id is the message's
 
 
 def frame(event: str, data: dict[str, object] | str) -> bytes:
@@ -47,16 +49,20 @@ class Typing:
     finished: set[str] = field(default_factory=set)
 
     def feed(self, event: str, data: dict[str, Any]) -> bool:
-        """Take one stream event; True when the text in progress changed."""
-        if event in FINISHED:
-            self.finished.add(str(data.get("id")))
-            return self.texts.pop(str(data.get("id")), None) is not None
-        if event != "thread.message.delta":
+        """Take one stream event (of either face); True when the text in progress changed."""
+        if event in FINISHED or event in RESPONSE_FINISHED:
+            mid = str(data.get("id") if event in FINISHED else data.get("item_id"))
+            self.finished.add(mid)
+            return self.texts.pop(mid, None) is not None
+        if event == RESPONSE_DELTA:
+            added, mid = str(data.get("delta", "")), str(data.get("item_id"))
+        elif event == "thread.message.delta":
+            added = "".join(str(part.get("text", {}).get("value", ""))
+                            for part in data.get("delta", {}).get("content", [])
+                            if part.get("type") == "text")
+            mid = str(data.get("id"))
+        else:
             return False
-        added = "".join(str(part.get("text", {}).get("value", ""))
-                        for part in data.get("delta", {}).get("content", [])
-                        if part.get("type") == "text")
-        mid = str(data.get("id"))
         if not added or mid in self.finished:
             return False
         self.texts[mid] = self.texts.get(mid, "") + added

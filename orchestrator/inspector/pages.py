@@ -13,6 +13,8 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from orchestrator.errors import APIError
+from orchestrator.faces.responses import mappers as response_mappers
+from orchestrator.inspector.responses import href, is_response
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -64,7 +66,9 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-templates.env.filters.update(iso=iso, utc_text=utc_text, seconds=seconds, pretty=pretty)
+templates.env.filters.update(iso=iso, utc_text=utc_text, seconds=seconds, pretty=pretty,
+                             href=href, response_status=response_mappers.status)
+templates.env.tests["response"] = is_response
 
 
 def page(request: Request, name: str, context: dict[str, Any] | None = None,

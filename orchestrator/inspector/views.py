@@ -22,7 +22,7 @@ FILTERS = ["", "active", *[s.value for s in RunStatus]]
 
 @dataclass
 class Listing:
-    """The front page: recent runs and threads, filtered."""
+    """The front page: recent runs and responses, and threads and conversations, filtered."""
 
     runs: list[RunRecord]
     threads: list[ThreadRecord]
@@ -83,19 +83,26 @@ def listing(session: Session, tenant: str, status: str = "", q: str = "",
             before: int | None = None) -> Listing:
     """Recent runs and threads of the tenant, filtered by run status and searched by id.
 
-    An id matches as a prefix of a run or thread id, or exactly as an assistant, step
-    (its run) or message (its thread) id; tenancy still applies to what is found.
+    Runs include responses; threads leave out a response's private thread (its response
+    stands for it).
+
+    An id matches as a prefix of a run, response, thread or conversation id, or exactly as an
+    assistant, step (its run) or message (its thread; for a response's private thread, which
+    is not listed, its response) id; tenancy still applies to what is found.
     """
     q = q.strip()[:128]
     run_scope: list[Any] = [RunRecord.tenant == tenant, *_status_filter(status)]
-    thread_scope: list[Any] = [ThreadRecord.tenant == tenant]
+    thread_scope: list[Any] = [ThreadRecord.tenant == tenant, col(ThreadRecord.private).is_(False)]
     if q:
         like = _prefix(q)
         step_run = select(RunStepRecord.run_id).where(RunStepRecord.id == q)
         message = select(MessageRecord.thread_id).where(MessageRecord.id == q)
+        private = select(ThreadRecord.id).where(col(ThreadRecord.private).is_(True),
+                                                col(ThreadRecord.id).in_(message))
         run_scope.append(or_(col(RunRecord.id).like(like, escape="\\"),
                              col(RunRecord.thread_id).like(like, escape="\\"),
-                             col(RunRecord.assistant_id) == q, col(RunRecord.id).in_(step_run)))
+                             col(RunRecord.assistant_id) == q, col(RunRecord.id).in_(step_run),
+                             col(RunRecord.thread_id).in_(private)))
         thread_scope.append(or_(col(ThreadRecord.id).like(like, escape="\\"),
                                 col(ThreadRecord.id).in_(message)))
     if before is not None:

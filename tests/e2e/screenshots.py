@@ -1,7 +1,8 @@
 """Screenshots of the inspector for docs/: python -m tests.e2e.screenshots [OUT_DIR].
 
 Starts the real pipeline (SQLite, scripted model, worker, beat), makes a few runs through the
-SDK, and captures the run list, a thread and a run timeline in Debian's chromium.
+SDK, and captures the run list, a thread, a run timeline, a response and a conversation in
+Debian's chromium.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def bar_chart(width: int = 360, height: int = 200) -> bytes:
 
 
 def make_runs(sdk: openai.OpenAI, st: Stack) -> dict[str, Any]:
-    """A function-calling run, a failed run, a plain run and a thread with an image."""
+    """A function-calling run, a failed run, a plain run, a thread with an image, and two
+    responses (one in a conversation)."""
     helper = sdk.beta.assistants.create(
         model="llama3.1", name="Trip planner", tools=[WEATHER],
         instructions="You help people plan trips. Check the weather before suggesting plans.")
@@ -87,11 +89,21 @@ def make_runs(sdk: openai.OpenAI, st: Stack) -> dict[str, Any]:
         t = sdk.beta.threads.create(messages=[{"role": "user", "content": f"Hello #{n}"}])
         sdk.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=helper.id,
                                               poll_interval_ms=100)
-    return {"run": run, "thread": pictured}
+    trip = sdk.conversations.create(metadata={"user": "jane"}, items=[
+        {"role": "user", "content": "We are two adults and a child, visiting Lyon in May."}])
+    st.model.script({"match": "What should we see first", "times": 1, "reply": {
+        "content": "Start with Vieux Lyon and the funicular up to Fourvière: short walks, "
+                   "a view of the whole city, and traboules the child can explore.",
+        "usage": {"prompt_tokens": 64, "completion_tokens": 31, "total_tokens": 95}}})
+    response = sdk.responses.create(model="llama3.1", conversation=trip.id,
+                                    instructions="You are a friendly travel guide.",
+                                    input="What should we see first?")
+    sdk.responses.create(model="llama3.1", input="Say hello in French.")
+    return {"run": run, "thread": pictured, "response": response, "conversation": trip}
 
 
 def capture(st: Stack, made: dict[str, Any], out: Path) -> None:
-    """The three main views as PNG files."""
+    """The main views as PNG files."""
     with chromium() as browser:
         ctx = browser.new_context(locale="en-GB", timezone_id="Europe/Paris",
                                   viewport={"width": 1200, "height": 760})
@@ -104,6 +116,10 @@ def capture(st: Stack, made: dict[str, Any], out: Path) -> None:
         run = made["run"]
         page.goto(f"{st.api.url}/inspector/threads/{run.thread_id}/runs/{run.id}")
         page.screenshot(path=str(out / "inspector-run.png"), full_page=True)
+        page.goto(f"{st.api.url}/inspector/responses/{made['response'].id}")
+        page.screenshot(path=str(out / "inspector-response.png"), full_page=True)
+        page.goto(f"{st.api.url}/inspector/conversations/{made['conversation'].id}")
+        page.screenshot(path=str(out / "inspector-conversation.png"))
         ctx.close()
 
 

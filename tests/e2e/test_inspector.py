@@ -279,3 +279,83 @@ def test_keyboard_navigation_reaches_a_run(page: Page, sdk: openai.OpenAI, site:
     page.keyboard.press("Enter")
     page.wait_for_url(site.api.url + target)
     expect(page.locator(".timeline .text")).to_have_text("Echo: keyboard hello")
+
+
+def test_response_shows_as_a_response_with_its_items_and_events(
+        page: Page, sdk: openai.OpenAI, site: Stack) -> None:
+    conv = sdk.conversations.create(items=[{"role": "user", "content": "Remember: 42."}])
+    first = sdk.responses.create(model="scripted-model", input="inspect this response",
+                                 conversation=conv.id)
+    assert first.status == "completed" and first.output_text == "Echo: inspect this response"
+    streamed = list(sdk.responses.create(model="scripted-model", input="and stream this one",
+                                         stream=True))
+    alone = streamed[-1].response
+    assert alone.output_text == "Echo: and stream this one" and alone.conversation is None
+    page.goto(site.api.url + "/inspector")
+    row = page.locator("#results tr", has=page.get_by_role("link", name=first.id))
+    expect(row.locator(".status")).to_have_text("completed")
+    expect(row).to_contain_text("scripted-model")
+    expect(row.get_by_role("link", name=conv.id)).to_be_visible()
+    expect(page.locator("#results tr", has=page.get_by_role("link", name=alone.id))
+           ).to_contain_text("no conversation")
+    # A response's private thread is not listed; its conversation is.
+    expect(page.locator("#threads-h + table").get_by_role("link", name=conv.id)).to_be_visible()
+    row.get_by_role("link", name=first.id).click()
+    page.wait_for_url(f"{site.api.url}/inspector/responses/{first.id}")
+    expect(page.locator("#run-status")).to_have_text("completed")
+    expect(page.locator(".inputs .text")).to_have_text("inspect this response")
+    output = page.locator(".outputs > li.message")
+    expect(output).to_have_count(1)
+    assert output.get_attribute("id") == first.output[0].id
+    expect(output.locator(".text")).to_have_text(first.output_text)
+    assert first.usage is not None
+    expect(page.locator("#usage")).to_contain_text(f"= {first.usage.total_tokens} tokens")
+    # A plain create waits for its end: one stored event, the final response.
+    expect(page.locator(".events .event-type")).to_have_text(["response.completed"])
+    page.get_by_role("link", name=conv.id).first.click()
+    page.wait_for_url(f"{site.api.url}/inspector/conversations/{conv.id}")
+    items = page.locator(".items > li.message")
+    expect(items.locator(".text")).to_have_text(
+        ["Remember: 42.", "inspect this response", "Echo: inspect this response"])
+    expect(items.nth(0).locator(".writer")).to_have_count(0)
+    expect(items.nth(1).locator(".writer")).to_have_text(f"input to response {first.id}")
+    expect(items.nth(2).locator(".writer")).to_have_text(f"from response {first.id}")
+    assert [i.id for i in sdk.conversations.items.list(conv.id, order="asc")] == [
+        items.nth(n).get_attribute("id") for n in range(3)]
+    # The streamed response's page lists the events its stream was sent, in order, but those
+    # sent while the model was writing (not stored: the page says so).
+    page.goto(f"{site.api.url}/inspector/responses/{alone.id}")
+    while_writing = ("response.output_item.added", "response.content_part.added",
+                     "response.output_text.delta")
+    stored = [e.type for e in streamed if e.type not in while_writing]
+    assert stored[0] == "response.created" and stored[-1] == "response.completed"
+    expect(page.locator(".events .event-type")).to_have_text(stored)
+    expect(page.locator("#events-h + table + p")).to_contain_text("only on the live stream")
+    # Another tenant finds neither page.
+    other = page.context.new_page()
+    sign_in(other, site.api.url, site.api.keys[1])
+    for path in (f"responses/{first.id}", f"conversations/{conv.id}",
+                 f"responses/{alone.id}/events"):
+        answer = other.request.get(f"{site.api.url}/inspector/{path}")
+        assert answer.status == 404 and "inspect this response" not in answer.text(), path
+
+
+def test_streamed_response_page_follows_its_text(page: Page, sdk: openai.OpenAI,
+                                                 site: Stack) -> None:
+    answer = "alpha beta gamma delta epsilon zeta eta theta"
+    site.model.script({"match": "write it slowly", "times": 1,
+                       "reply": {"content": answer, "chunk_delay_ms": 700}})
+    with sdk.responses.create(model="scripted-model", input="write it slowly",
+                              stream=True) as stream:
+        response_id = next(iter(stream)).response.id  # type: ignore[union-attr]
+        page.goto(f"{site.api.url}/inspector/responses/{response_id}")
+        expect(page.locator("#run-status .live")).to_be_visible()
+        typing = page.locator("#typing .text")
+        expect(typing).to_contain_text("alpha beta")
+        assert answer.startswith(typing.inner_text()) and typing.inner_text() != answer
+        for _ in stream:
+            pass
+    expect(page.locator("#run-status")).to_have_text("completed")
+    expect(page.locator(".outputs .text")).to_have_text(answer)
+    expect(page.locator("#typing")).to_have_count(0)
+    expect(page.locator(".events .event-type").last).to_have_text("response.completed")

@@ -1,4 +1,5 @@
-"""/inspector: read-only pages on threads, runs and steps, signed in with an API key."""
+"""/inspector: read-only pages on threads, runs and steps, and on responses and conversations,
+signed in with an API key."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from orchestrator.db import unit_of_work
 from orchestrator.errors import APIError, InvalidRequest, NotFound
 from orchestrator.faces.assistants.services import files
 from orchestrator.inspector import auth, live, views
+from orchestrator.inspector import responses as response_views
 from orchestrator.inspector.pages import error_page, fragment, page, static_asset
 from orchestrator.storage import BlobNotFound
 
@@ -122,7 +124,9 @@ def index(request: Request, tenant: Viewer, db: DB, status: str = "", q: str = "
 def thread(request: Request, thread_id: str, tenant: Viewer, db: DB) -> Response:
     """A thread as a conversation."""
     rec, msgs, runs = views.conversation(db, tenant, thread_id)
-    return page(request, "thread.html", {"thread": rec, "messages": msgs, "runs": runs})
+    writers = response_views.runs_by_id(db, tenant, [m.run_id for m in msgs])
+    return page(request, "thread.html", {"thread": rec, "messages": msgs, "runs": runs,
+                                         "writers": writers})
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
@@ -149,6 +153,40 @@ def run_events(thread_id: str, run_id: str, tenant: Viewer, db: DB,
     return StreamingResponse(live.changes(run_id, v, state, render),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/responses/{response_id}")
+def response(request: Request, response_id: str, tenant: Viewer, db: DB) -> Response:
+    """A response: its input and output items, usage or error, and its stored events."""
+    view = response_views.response_view(db, tenant, response_id)
+    return page(request, "response.html", {"view": view})
+
+
+@router.get("/responses/{response_id}/events")
+def response_events(response_id: str, tenant: Viewer, db: DB,
+                    v: int = -1) -> StreamingResponse:
+    """SSE: the re-rendered response fragment on every change, `end` once it is over."""
+    response_views.get_response(db, tenant, response_id)  # 404 unless it is the viewer's
+
+    def state() -> tuple[int, bool] | None:
+        with unit_of_work() as session:
+            return views.run_state(session, tenant, response_id)
+
+    def render() -> str:
+        with unit_of_work() as session:
+            return fragment("_response_live.html", {
+                "view": response_views.response_view(session, tenant, response_id)})
+
+    return StreamingResponse(live.changes(response_id, v, state, render),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/conversations/{conversation_id}")
+def conversation(request: Request, conversation_id: str, tenant: Viewer, db: DB) -> Response:
+    """A conversation's items in order, each with the response or run that wrote it."""
+    view = response_views.conversation_view(db, tenant, conversation_id)
+    return page(request, "conversation.html", {"view": view})
 
 
 @router.get("/files/{file_id}")

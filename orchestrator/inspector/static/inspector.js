@@ -1,4 +1,5 @@
-// Run inspector: local times via Intl.DateTimeFormat; a live run's fragments via EventSource.
+// Run inspector: local times via Intl.DateTimeFormat; a live run's (or response's) fragments
+// via EventSource.
 "use strict";
 (function () {
   const format = new Intl.DateTimeFormat(undefined, {dateStyle: "medium", timeStyle: "medium"});
@@ -27,7 +28,7 @@
         box.id = "typing";
         box.className = "typing";
         box.innerHTML = '<p class="muted">The model is writing…</p><div class="text"></div>';
-        document.querySelector("#run-live .timeline").appendChild(box);
+        document.querySelector("#run-live [data-typing-into]").appendChild(box);
       }
       box.querySelector(".text").textContent = texts.join("\n\n");
     });
