@@ -192,3 +192,13 @@ def test_typing_follows_response_text_deltas() -> None:
     assert typing.feed("response.output_text.done", {"item_id": "msg_1", "text": "Hello"})
     assert not typing.feed("response.output_text.delta", {"item_id": "msg_1", "delta": "!"})
     assert typing.snapshot() == {"messages": []}
+
+
+def test_tool_items_show_as_what_they_are(db: Session) -> None:
+    view = responses.response_view(db, "ten_a", "resp_1")
+    view.wire["output"] = [{"type": "function_call", "id": "fc_1_0", "call_id": "call_9",
+                            "name": "get_weather", "arguments": '{"city": "<Oslo>"}',
+                            "status": "completed"}]
+    html = fragment("_response_live.html", {"view": view})
+    assert "function call" in html and "get_weather" in html and "call_9" in html
+    assert "&lt;Oslo&gt;" in html and "<Oslo>" not in html
