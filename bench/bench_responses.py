@@ -10,6 +10,7 @@
 
     python -m bench.bench_responses [--backend sqlite|postgres] [--n N] [--model-ms D]
                                     [--single N] [--rounds R] [--concurrency C]
+                                    [--worker-concurrency W] [--processes P]
 """
 
 from __future__ import annotations
@@ -188,6 +189,9 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=200, help="one-at-a-time items in (b)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=32, help="client HTTP connections")
+    parser.add_argument("--worker-concurrency", type=int, default=200)
+    parser.add_argument("--processes", type=int, default=0,
+                        help="`orchestrator worker --processes` (0: one per CPU, its default)")
     parser.add_argument("--redis-url", default=REDIS_URL)
     args = parser.parse_args()
     ensure_redis_db_unused(args.redis_url)
@@ -199,7 +203,9 @@ def main() -> None:
     with db_cm as url, stack(url, workdir, args.redis_url, workers=0, beat=True) as st:
         db, runs = Rows(url), Runs(url)
         try:
-            st.start_worker()
+            # As `orchestrator worker` starts by default (bench_throughput's worker too).
+            st.start_worker("--pool", "threads", "--concurrency", str(args.worker_concurrency),
+                            "--processes", str(args.processes))
             asyncio.run(create_responses(st, 3, "warm-up", 1))
             for _ in range(args.rounds):
                 st.model.script(delay_ms=args.model_ms)
