@@ -4,7 +4,9 @@ the OpenAI Agents SDK sends it)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from typing import Any
 
 import openai
@@ -129,13 +131,22 @@ def test_the_openai_agents_sdk_runs_a_tool_using_agent(pipeline: Stack) -> None:
         called.append(city)
         return f"snow in {city}"
 
-    client = openai.AsyncOpenAI(base_url=pipeline.api.base_url, api_key=pipeline.api.keys[0])
-    agent = Agent(name="Forecaster", instructions="Answer with the weather.",
-                  tools=[get_weather],
-                  model=OpenAIResponsesModel(model=MODEL, openai_client=client))
-    result = Runner.run_sync(agent, "agents: weather in Oslo?")
+    async def run() -> Any:
+        client = openai.AsyncOpenAI(base_url=pipeline.api.base_url,
+                                    api_key=pipeline.api.keys[0])
+        agent = Agent(name="Forecaster", instructions="Answer with the weather.",
+                      tools=[get_weather],
+                      model=OpenAIResponsesModel(model=MODEL, openai_client=client))
+        return await Runner.run(agent, "agents: weather in Oslo?")
+
+    # Its own thread and event loop: an earlier test (Playwright's sync API) may have left
+    # one running in this thread, where Runner.run_sync refuses to start.
+    results: list[Any] = []
+    worker = threading.Thread(target=lambda: results.append(asyncio.run(run())))
+    worker.start()
+    worker.join(timeout=120)
     assert called == ["Oslo"]
-    assert result.final_output == "Tool said: snow in Oslo"
+    assert results and results[0].final_output == "Tool said: snow in Oslo"
 
 
 FERRY = "The ferry to Quillon departs at dawn from pier nineteen, every day but Sunday."
