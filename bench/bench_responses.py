@@ -25,31 +25,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, text
-
-from bench.bench_runs import REDIS_URL, Runs, client, create_runs, ensure_redis_db_unused, ms
+from bench.bench_runs import (
+    REDIS_URL,
+    TERMINAL,
+    Runs,
+    client,
+    create_runs,
+    ensure_redis_db_unused,
+    ms,
+)
 from bench.bench_runs import prepare as prepare_runs
 from bench.common import CpuSample, machine_info, working_processes, write_results
 from tests.support.servers import postgres_available, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 
-TERMINAL = ("completed", "failed", "incomplete", "cancelled", "expired")
 
-
-class Rows:
+class Rows(Runs):
     """Final states of runs (responses are runs) by id, read from the database."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = create_engine(url)
-
-    def rows(self, ids: list[str]) -> dict[str, tuple[str, float]]:
-        """id -> (status, updated_at)."""
-        stmt = text("SELECT id, status, updated_at FROM runs WHERE id IN :ids").bindparams(
-            bindparam("ids", expanding=True))
-        with self.engine.connect() as conn:
-            return {r[0]: (str(r[1]), float(r[2])) for r in conn.execute(stmt, {"ids": ids})}
-
-    def wait(self, ids: list[str], timeout: float, every: float = 0.05) -> dict[str, Any]:
+    def wait_ids(self, ids: list[str], timeout: float,
+                 every: float = 0.05) -> dict[str, tuple[str, float]]:
         """Poll until every id is terminal (or the timeout passes); their rows."""
         deadline = time.time() + timeout
         while True:
@@ -112,7 +107,7 @@ def measure_background(st: Stack, db: Rows, n: int, concurrency: int) -> dict[st
     t0 = time.time()
     posted, _, errors = asyncio.run(create_responses(st, n, "bench-bg", concurrency,
                                                      background=True))
-    rows = db.wait(list(posted), timeout=900)
+    rows = db.wait_ids(list(posted), timeout=900)
     return {**_rate(rows, posted, t0, cpu0, CpuSample.take(_pids(st))), "create_errors": errors}
 
 
@@ -122,7 +117,7 @@ def measure_runs(st: Stack, db: Rows, n: int, concurrency: int) -> dict[str, Any
     cpu0 = CpuSample.take(_pids(st))
     t0 = time.time()
     posted, _, errors = asyncio.run(create_runs(st, asst, threads, concurrency))
-    rows = db.wait(list(posted), timeout=900)
+    rows = db.wait_ids(list(posted), timeout=900)
     return {**_rate(rows, posted, t0, cpu0, CpuSample.take(_pids(st))), "create_errors": errors}
 
 
@@ -135,7 +130,7 @@ def measure_single_responses(st: Stack, db: Rows, n: int) -> dict[str, Any]:
             "create_to_completed": ms(lat)}
 
 
-def measure_single_runs(st: Stack, runs: Runs, db: Rows, n: int) -> dict[str, Any]:
+def measure_single_runs(st: Stack, db: Rows, n: int) -> dict[str, Any]:
     """(b) for Assistants runs: created one after another, each awaited in the database."""
     asst, threads = asyncio.run(prepare_runs(st, n, "bench-one-run", 4))
     posted: dict[str, float] = {}
@@ -147,7 +142,7 @@ def measure_single_runs(st: Stack, runs: Runs, db: Rows, n: int) -> dict[str, An
                 r = await c.post(f"/threads/{thread_id}/runs", json={"assistant_id": asst})
                 r.raise_for_status()
                 posted[r.json()["id"]] = t
-                runs.wait(asst, i + 1, timeout=60, every=0.005)
+                db.wait(asst, i + 1, timeout=60, every=0.005)
 
     asyncio.run(one_by_one())
     rows = db.rows(list(posted))
@@ -199,9 +194,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-responses-"))
     db_cm = postgres_database() if args.backend == "postgres" else sqlite_database(workdir)
     print(f"bench-responses: backend={args.backend}, logs in {workdir}", file=sys.stderr)
-    rounds = []
+    rounds: list[dict[str, Any]] = []
     with db_cm as url, stack(url, workdir, args.redis_url, workers=0, beat=True) as st:
-        db, runs = Rows(url), Runs(url)
+        db = Rows(url)
         try:
             # As `orchestrator worker` starts by default (bench_throughput's worker too).
             st.start_worker("--pool", "threads", "--concurrency", str(args.worker_concurrency),
@@ -216,10 +211,9 @@ def main() -> None:
                     "background": bg, "runs": rn,
                     "ratio": round(bg["per_s"] / rn["per_s"], 3) if rn["per_s"] else 0.0,
                     "single_responses": measure_single_responses(st, db, args.single),
-                    "single_runs": measure_single_runs(st, runs, db, args.single)})
+                    "single_runs": measure_single_runs(st, db, args.single)})
         finally:
-            db.engine.dispose()
-            runs.dispose()
+            db.dispose()
     med = {
         "responses_per_s": statistics.median(r["background"]["per_s"] for r in rounds),
         "runs_per_s": statistics.median(r["runs"]["per_s"] for r in rounds),
