@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -75,6 +76,9 @@ class Settings(BaseSettings):
 
     # Webhooks
     webhook_allow_private: bool = False  # loopback / private targets (tests, private setups)
+    # CIDRs of an operator's own networks that webhooks may reach whatever their address class
+    # (e.g. an internal range outside RFC 1918); cloud metadata addresses stay refused.
+    webhook_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_timeout: float = 10.0  # hard cap per delivery attempt, seconds
     webhook_max_response_bytes: int = 64 * 1024  # read at most this much of an answer
     webhook_retry_base: float = 30.0  # first retry delay; doubles per attempt, with jitter
@@ -132,6 +136,27 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
+
+    @field_validator("webhook_allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        """Accept a comma-separated string; every item must be a network (a clear error)."""
+        if isinstance(value, str):
+            value = [n.strip() for n in value.split(",") if n.strip()]
+        if isinstance(value, list):
+            for item in value:
+                try:
+                    ipaddress.ip_network(str(item), strict=False)
+                except ValueError:
+                    raise ValueError(f"ORCH_WEBHOOK_ALLOW_NETWORKS: {item!r} is not a network"
+                                     " (CIDR, e.g. 198.18.0.0/15)") from None
+        return value
+
+    @property
+    def webhook_allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
+                                                ...]:
+        """webhook_allow_networks parsed."""
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.webhook_allow_networks)
 
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:
