@@ -1,4 +1,4 @@
-"""A BlobStore on an S3-compatible service: multipart uploads published at commit, streamed reads."""
+"""An S3-compatible BlobStore: multipart uploads published at commit, streamed reads."""
 
 from __future__ import annotations
 
