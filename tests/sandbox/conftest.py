@@ -57,14 +57,15 @@ class SandboxStack:
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start_sandbox(self) -> subprocess.Popen[bytes]:
-        """Start `orchestrator sandbox-worker` and wait until its pool is warm."""
+    def start_sandbox(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start `orchestrator sandbox-worker` (the stack's settings, `env` over them) and wait
+        until its pool is warm."""
         log = (self.st.workdir / f"sandbox-{self.starts}.log").open("wb")
         self.starts += 1
         self.proc = subprocess.Popen(
             [str(BIN / "orchestrator"), "sandbox-worker", "--concurrency", "2"],
-            env=self.st.env, cwd=self.st.workdir, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            env={**self.st.env, **(env or {})}, cwd=self.st.workdir, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while len(self.containers(self.proc.pid)) < 2:
             assert time.monotonic() < deadline, "sandbox pool did not warm up"
