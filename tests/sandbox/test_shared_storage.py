@@ -28,11 +28,16 @@ LIMIT = 12 * 1024 * 1024
 
 @dataclass
 class Shared:
-    """The stack, its sandbox worker (started by the test that needs Docker) and the prefix
-    its blobs are under."""
+    """The stack, its sandbox worker (started by the test that needs Docker) and where in the
+    bucket its blobs are."""
 
     box: SandboxStack
+    bucket: str
     prefix: str
+
+    def keys(self, s3: S3Server) -> list[str]:
+        """The names of the stack's objects."""
+        return s3.keys(self.prefix + "/", self.bucket)
 
     @property
     def st(self) -> Stack:
@@ -51,10 +56,11 @@ def _files(folder: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def shared(s3: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
-    """API, beat and a run worker on SQLite, storing under a fresh prefix of the bucket."""
+    """API, beat and a run worker on SQLite, storing under a prefix of a bucket of their own."""
     workdir = tmp_path_factory.mktemp("shared-storage")
-    prefix = "stack-" + secrets.token_hex(4)
-    settings = {**SANDBOX_SETTINGS, **s3.settings(prefix), "ORCH_SANDBOX_IMAGE": IMAGE,
+    bucket, prefix = "stack-" + secrets.token_hex(4), "blobs"
+    s3.client.create_bucket(Bucket=bucket)
+    settings = {**SANDBOX_SETTINGS, **s3.settings(prefix, bucket), "ORCH_SANDBOX_IMAGE": IMAGE,
                 "ORCH_SANDBOX_STATE_DIR": str(workdir / "sbx"),
                 "ORCH_STORAGE_PART_SIZE": str(PART), "ORCH_MAX_UPLOAD_BYTES": str(LIMIT),
                 "ORCH_BATCH_FEED_INTERVAL": "0.5"}
@@ -62,7 +68,7 @@ def shared(s3: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         st.start_worker(env={"ORCH_DATA_DIR": str(workdir / "worker-data")})
         box = SandboxStack(st)
         try:
-            yield Shared(box, prefix)
+            yield Shared(box, bucket, prefix)
         finally:
             box.stop()
 
@@ -74,8 +80,8 @@ def sdk(shared: Shared) -> openai.OpenAI:
     return openai.OpenAI(base_url=api.base_url, api_key=api.keys[0], max_retries=0)
 
 
-def _object_of(s3: S3Server, prefix: str, file_id: str) -> list[str]:
-    return [k for k in s3.keys(prefix + "/") if k.endswith("/" + file_id)]
+def _object_of(s3: S3Server, shared: Shared, file_id: str) -> list[str]:
+    return [k for k in shared.keys(s3) if k.endswith("/" + file_id)]
 
 
 def _wait(check: Any, timeout: float = 60) -> Any:
@@ -92,28 +98,27 @@ def test_an_uploaded_file_lives_in_the_bucket_only(
     data = os.urandom(LIMIT - 1000)  # three parts, the last one short
     up = sdk.files.create(file=("big.bin", data), purpose="assistants")
     assert up.bytes == len(data)
-    [key] = _object_of(s3, prefix, up.id)
+    [key] = _object_of(s3, shared, up.id)
     assert key.startswith(f"{prefix}/files/")
-    assert s3.unfinished_uploads(prefix + "/") == []
+    assert s3.unfinished_uploads(prefix + "/", shared.bucket) == []
     assert sdk.files.content(up.id).read() == data
     assert _files(st.api.data_dir / "blobs") == []  # nothing of it on the API's disk
 
     # An upload refused midway (over the limit) leaves neither an object nor an open upload.
-    before = s3.keys(prefix + "/")
+    before = shared.keys(s3)
     with pytest.raises(openai.APIStatusError) as info:
         sdk.files.create(file=("huge.bin", data + os.urandom(2000)), purpose="assistants")
     assert info.value.status_code == 413
-    assert s3.keys(prefix + "/") == before and s3.unfinished_uploads(prefix + "/") == []
+    assert shared.keys(s3) == before and s3.unfinished_uploads(prefix + "/", shared.bucket) == []
 
     assert sdk.files.delete(up.id).deleted
-    _wait(lambda: not _object_of(s3, prefix, up.id), timeout=10)
+    _wait(lambda: not _object_of(s3, shared, up.id), timeout=10)
     with pytest.raises(openai.NotFoundError):
         sdk.files.content(up.id)
 
 
 def test_a_batch_and_a_vector_store_read_and_write_through_the_bucket(
         sdk: openai.OpenAI, s3: S3Server, shared: Shared) -> None:
-    prefix = shared.prefix
     asst = sdk.beta.assistants.create(model="scripted-model", instructions="Answer briefly.")
     lines = [{"custom_id": f"q-{i}", "method": "POST", "url": "/v1/threads/runs",
               "body": {"assistant_id": asst.id,
@@ -140,14 +145,14 @@ def test_a_batch_and_a_vector_store_read_and_write_through_the_bucket(
     out = [json.loads(x) for x in sdk.files.content(done.output_file_id).text.splitlines()]
     assert sorted(x["custom_id"] for x in out) == ["q-0", "q-1", "q-2"]
     assert all(x["response"]["body"]["status"] == "completed" for x in out)
-    assert _object_of(s3, prefix, done.output_file_id)
+    assert _object_of(s3, shared, done.output_file_id)
     for folder in shared.data_dirs():
         assert _files(folder / "blobs") == [], folder
 
 
 def test_code_reads_an_upload_and_its_output_is_downloaded(
         sdk: openai.OpenAI, s3: S3Server, shared: Shared, sandbox_image: str) -> None:
-    box, prefix = shared.box, shared.prefix
+    box = shared.box
     box.start_sandbox(env={"ORCH_DATA_DIR": str(shared.data_dirs()[2])})
     scores = sdk.files.create(file=("scores.csv", b"name,score\nada,7\nbob,5\n"),
                               purpose="assistants")
@@ -165,7 +170,7 @@ def test_code_reads_an_upload_and_its_output_is_downloaded(
     [link] = [a for a in answer.content[-1].text.annotations if a.type == "file_path"]
     out_id = link.file_path.file_id
     assert sdk.files.content(out_id).read() == b"name,score,double\nada,7,14\nbob,5,10\n"
-    assert [k for k in s3.keys(prefix + "/") if k.endswith("/" + out_id)]
+    assert _object_of(s3, shared, out_id)
     for folder in shared.data_dirs():
         assert _files(folder / "blobs") == [], folder
 
@@ -187,3 +192,23 @@ def test_code_reads_an_upload_and_its_output_is_downloaded(
               if f.path == "/mnt/data/answer.txt"]
     assert sdk.containers.files.content.retrieve(made.id, container_id=container.id).read() == (
         b"42")
+
+
+def test_a_missing_bucket_is_a_503_to_retry(sdk: openai.OpenAI, s3: S3Server,
+                                            shared: Shared) -> None:
+    # The store refuses (its bucket is gone, as if it were down): the client is told to retry,
+    # in the OpenAI envelope, and no file row is left behind. The bucket is back afterwards.
+    bucket = shared.bucket
+    for key in s3.keys(bucket=bucket):
+        s3.client.delete_object(Bucket=bucket, Key=key)
+    s3.client.delete_bucket(Bucket=bucket)
+    try:
+        with pytest.raises(openai.APIStatusError) as info:
+            sdk.files.create(file=("refused.txt", b"hello"), purpose="assistants")
+        assert info.value.status_code == 503
+        assert info.value.response.headers["retry-after"] == "1"
+        assert "file storage" in info.value.message
+        assert all(f.filename != "refused.txt" for f in sdk.files.list())
+    finally:
+        s3.client.create_bucket(Bucket=bucket)
+    assert sdk.files.create(file=("refused.txt", b"hello"), purpose="assistants").bytes == 5

@@ -39,22 +39,23 @@ class S3Server:
             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
             config=Config(s3={"addressing_style": "path"}))
 
-    def settings(self, prefix: str) -> dict[str, str]:
-        """The ORCH_STORAGE_* settings of a process storing under `prefix` in the bucket."""
-        return {"ORCH_STORAGE_URL": f"s3://{self.bucket}/{prefix}",
+    def settings(self, prefix: str, bucket: str = "") -> dict[str, str]:
+        """The ORCH_STORAGE_* settings of a process storing under `prefix` in the bucket (or
+        in another one)."""
+        return {"ORCH_STORAGE_URL": f"s3://{bucket or self.bucket}/{prefix}",
                 "ORCH_STORAGE_ENDPOINT_URL": self.endpoint, "ORCH_STORAGE_REGION": REGION,
                 "ORCH_STORAGE_ACCESS_KEY_ID": ACCESS_KEY,
                 "ORCH_STORAGE_SECRET_ACCESS_KEY": SECRET_KEY, "ORCH_STORAGE_PATH_STYLE": "1"}
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def keys(self, prefix: str = "", bucket: str = "") -> list[str]:
         """Every object's name under `prefix`."""
         pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=prefix)
+            Bucket=bucket or self.bucket, Prefix=prefix)
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
-    def unfinished_uploads(self, prefix: str = "") -> list[str]:
+    def unfinished_uploads(self, prefix: str = "", bucket: str = "") -> list[str]:
         """Names of multipart uploads under `prefix` never completed nor aborted."""
-        out = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
+        out = self.client.list_multipart_uploads(Bucket=bucket or self.bucket, Prefix=prefix)
         return [u["Key"] for u in out.get("Uploads", [])]
 
 
