@@ -15,8 +15,8 @@ MAX_CONNECTIONS = 50
 
 def s3_client(s: Settings) -> Any:
     """A boto3 S3 client from the storage settings (unset ones: boto3's own defaults)."""
-    import boto3
-    from botocore.config import Config
+    import boto3  # deferred: boto3 (~0.3 s to import) only in processes configured for S3
+    from botocore.config import Config  # deferred: as boto3
 
     config = Config(
         s3={"addressing_style": "path" if s.storage_path_style else "auto"},
@@ -37,7 +37,7 @@ def store_from(s: Settings) -> BlobStore:
     """The store the settings name: S3 for an s3:// ORCH_STORAGE_URL, else data_dir/blobs."""
     if not s.storage_url:
         return LocalBlobStore(s.data_dir / "blobs")
-    from orchestrator.storage.s3 import S3BlobStore
+    from orchestrator.storage.s3 import S3BlobStore  # deferred: botocore, only for S3
 
     bucket, prefix = storage_location(s.storage_url)
     return S3BlobStore(s3_client(s), bucket, prefix, s.storage_part_size)
