@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator.storage.base import BlobNotFound, StorageUnavailable, check_key
 
+log = logging.getLogger(__name__)
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (but the last)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
@@ -84,7 +86,9 @@ class S3BlobWriter:
         return self._size
 
     def abort(self) -> None:
-        """Drop the buffer and abort the multipart upload, if one was started."""
+        """Drop the buffer and abort the multipart upload, if one was started. Never raises
+        (it runs in `finally` blocks): an upload the store would not abort is logged, and
+        stays invisible until the bucket's lifecycle rule removes it."""
         self._open = False
         self._buf = bytearray()
         upload_id, self._upload_id = self._upload_id, None
@@ -93,7 +97,8 @@ class S3BlobWriter:
                 self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key,
                                                     UploadId=upload_id)
             except (BotoCoreError, ClientError) as exc:
-                raise _unavailable("abort the upload of", self._key, exc) from exc
+                log.warning("could not abort the upload of %s (%s): it stays unfinished",
+                            self._key, exc)
 
     def __enter__(self) -> S3BlobWriter:
         return self

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from orchestrator.storage.files import save_file
 from orchestrator.storage.local import LocalBlobStore
 from orchestrator.storage.s3 import MIN_PART_SIZE, S3BlobStore
 from tests.support.s3_server import S3Server
+from tests.support.servers import BIN
 
 
 @dataclass
@@ -202,6 +204,17 @@ def test_a_bad_storage_url_is_refused_at_startup(url: str, says: str) -> None:
     with pytest.raises(ValidationError, match=says) as info:
         Settings(storage_url=url)
     assert "secret" not in str(info.value).replace("ORCH_STORAGE_URL", "")
+
+
+def test_a_command_with_a_bad_storage_url_stops_with_one_line(tmp_path: Path) -> None:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ORCH_")},
+           "ORCH_STORAGE_URL": "gs://bucket/x", "ORCH_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([str(BIN / "orchestrator"), "worker"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == ("orchestrator: invalid settings: storage_url: Value error, "
+                                   "ORCH_STORAGE_URL 'gs://bucket/x': the scheme must be s3:// "
+                                   "(or leave it empty for the local folder)")
 
 
 def test_the_settings_pick_the_store_and_hide_the_secret(s3: S3Server, tmp_path: Path) -> None:
