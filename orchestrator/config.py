@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -145,14 +144,6 @@ class Settings(BaseSettings):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
 
-    @field_validator("storage_url")
-    @classmethod
-    def _storage_url(cls, value: str) -> str:
-        """Empty, or s3://bucket[/prefix] with a valid bucket name and nothing else."""
-        if value:
-            storage_location(value)
-        return value
-
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:
         """A lease is renewed once it is a heartbeat old: it must last two heartbeats."""
@@ -161,6 +152,14 @@ class Settings(BaseSettings):
                 f"ORCH_LEASE_SECONDS ({self.lease_seconds:g}) must be more than twice "
                 f"ORCH_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g})")
         return self
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        """Empty, or s3://bucket[/prefix] with a valid bucket name and nothing else."""
+        if value:
+            storage_location(value)
+        return value
 
     @property
     def effective_database_url(self) -> str:
@@ -176,7 +175,8 @@ def get_settings() -> Settings:
     return Settings()
 
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
 def storage_location(url: str) -> tuple[str, str]:
@@ -188,15 +188,16 @@ def storage_location(url: str) -> tuple[str, str]:
     if parts.query or parts.fragment or "@" in parts.netloc or ":" in parts.netloc:
         raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: only s3://bucket/prefix "
                          "(the endpoint and credentials have settings of their own)")
-    if not _BUCKET.match(parts.netloc):
-        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: {parts.netloc!r} is not a "
+    bucket = parts.netloc
+    if not (3 <= len(bucket) <= 63 and set(bucket) <= _BUCKET_CHARS
+            and bucket[0].isalnum() and bucket[-1].isalnum()):
+        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: {bucket!r} is not a "
                          "bucket name (3-63 of a-z, 0-9, '.', '-')")
     prefix = parts.path.strip("/")
-    if prefix and not all(re.match(r"^[A-Za-z0-9._-]+$", p) and p.strip(".")
-                          for p in prefix.split("/")):
+    if prefix and not all(p.strip(".") and set(p) <= _PREFIX_CHARS for p in prefix.split("/")):
         raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: the prefix may hold only "
                          "'/'-separated names of A-Z, a-z, 0-9, '.', '_', '-'")
-    return parts.netloc, prefix
+    return bucket, prefix
 
 
 def shown_url(url: str) -> str:
