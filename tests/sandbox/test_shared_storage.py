@@ -63,7 +63,7 @@ def shared(s3: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     settings = {**SANDBOX_SETTINGS, **s3.settings(prefix, bucket), "ORCH_SANDBOX_IMAGE": IMAGE,
                 "ORCH_SANDBOX_STATE_DIR": str(workdir / "sbx"),
                 "ORCH_STORAGE_PART_SIZE": str(PART), "ORCH_MAX_UPLOAD_BYTES": str(LIMIT),
-                "ORCH_BATCH_FEED_INTERVAL": "0.5"}
+                "ORCH_BATCH_FEED_INTERVAL": "0.5", "ORCH_SANDBOX_POOL_SIZE": "1"}
     with sqlite_database(workdir) as url, stack(url, workdir, workers=0, **settings) as st:
         st.start_worker(env={"ORCH_DATA_DIR": str(workdir / "worker-data")})
         box = SandboxStack(st)
