@@ -8,18 +8,29 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     """Runtime configuration of the API, workers and sandbox."""
 
-    model_config = SettingsConfigDict(env_prefix="ORCH_", env_file=".env", extra="ignore")
+    # Errors name the setting and what is wrong, never its value (a URL or key may hold a secret).
+    model_config = SettingsConfigDict(env_prefix="ORCH_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite under var/")
     redis_url: str = "redis://127.0.0.1:6379/0"
     data_dir: Path = Path("var/data")
+    # File contents (orchestrator/storage): empty = the folder blobs/ under data_dir (one host);
+    # `s3://bucket/prefix` = an S3-compatible bucket every API, run and sandbox worker reaches.
+    storage_url: str = ""
+    storage_endpoint_url: str = ""  # empty: AWS S3; else MinIO, R2, GCS interop, moto…
+    storage_region: str = ""  # empty: boto3's own (AWS_REGION, ~/.aws/config)
+    storage_access_key_id: str = ""  # empty (with the secret): boto3's credential chain
+    storage_secret_access_key: SecretStr = SecretStr("")
+    storage_part_size: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)  # per upload
+    storage_path_style: bool = False  # bucket in the path, not the host name (MinIO, moto)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_bytes: int = 512 * 1024 * 1024
     # Files: the shortest `expires_after[seconds]` accepted (OpenAI's bound), and how often the
@@ -167,6 +178,14 @@ class Settings(BaseSettings):
                 f"ORCH_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g})")
         return self
 
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        """Empty, or s3://bucket[/prefix] with a valid bucket name and nothing else."""
+        if value:
+            storage_location(value)
+        return value
+
     @property
     def effective_database_url(self) -> str:
         """The configured URL, or a SQLite file under ./var/ by default."""
@@ -179,6 +198,31 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Process-wide settings, read once."""
     return Settings()
+
+
+_BUCKET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def storage_location(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of an ORCH_STORAGE_URL `s3://bucket/prefix`; ValueError otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3":
+        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: the scheme must be s3:// "
+                         "(or leave it empty for the local folder)")
+    if parts.query or parts.fragment or "@" in parts.netloc or ":" in parts.netloc:
+        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: only s3://bucket/prefix "
+                         "(the endpoint and credentials have settings of their own)")
+    bucket = parts.netloc
+    if not (3 <= len(bucket) <= 63 and set(bucket) <= _BUCKET_CHARS
+            and bucket[0].isalnum() and bucket[-1].isalnum()):
+        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: {bucket!r} is not a "
+                         "bucket name (3-63 of a-z, 0-9, '.', '-')")
+    prefix = parts.path.strip("/")
+    if prefix and not all(p.strip(".") and set(p) <= _PREFIX_CHARS for p in prefix.split("/")):
+        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: the prefix may hold only "
+                         "'/'-separated names of A-Z, a-z, 0-9, '.', '_', '-'")
+    return bucket, prefix
 
 
 def shown_url(url: str) -> str:

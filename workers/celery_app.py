@@ -28,6 +28,7 @@ from orchestrator.db import get_engine
 from orchestrator.jobs import QUEUES as JOB_QUEUES
 from orchestrator.jobs import Task
 from orchestrator.redis_client import get_redis
+from orchestrator.storage import get_store
 
 QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 
@@ -102,6 +103,7 @@ def _quiet_http_logs(**_: Any) -> None:
 
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
-    """A forked pool child must not share its parent's database or Redis connections."""
+    """A forked pool child must not share its parent's database, Redis or storage connections."""
     get_engine.cache_clear()
     get_redis.cache_clear()
+    get_store.cache_clear()
