@@ -10,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from orchestrator.redis_url import parse_sentinel
+
 
 class Settings(BaseSettings):
     """Runtime configuration of the API, workers and sandbox."""
@@ -17,7 +19,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORCH_", env_file=".env", extra="ignore")
 
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite under var/")
+    # Redis (broker, event streams, locks): one server (redis://host:6379/0), or the master that
+    # Redis Sentinel watches, in Celery's form sentinel://host:26379;sentinel://host2:26379/0
+    # (the master's user and password go in the URL, as with redis://).
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_sentinel_master: str = "mymaster"  # the name the sentinels monitor the master by
+    redis_sentinel_password: str = ""  # the sentinels' own password (their requirepass), if any
     data_dir: Path = Path("var/data")
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_bytes: int = 512 * 1024 * 1024
@@ -131,6 +138,13 @@ class Settings(BaseSettings):
         """Accept a comma-separated string as well as a list."""
         if isinstance(value, str):
             return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _readable_redis_url(cls, value: str) -> str:
+        """A malformed URL stops the process at start, not at its first use of Redis."""
+        parse_sentinel(value)
         return value
 
     @model_validator(mode="after")
