@@ -11,6 +11,7 @@ import redis
 import redis.asyncio as aredis
 import redis.asyncio.sentinel as asentinel
 import redis.sentinel
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
@@ -21,21 +22,24 @@ from orchestrator.shared import process_wide
 log = logging.getLogger(__name__)
 
 
-def _sentinel_kwargs(target: SentinelUrl, options: dict[str, Any]) -> tuple[dict[str, Any],
-                                                                            dict[str, Any]]:
+def _backoff() -> ExponentialWithJitterBackoff:
+    return ExponentialWithJitterBackoff(cap=1, base=0.01)
+
+
+def _sentinel_kwargs(target: SentinelUrl, options: dict[str, Any],
+                     retry: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Keyword arguments for the sentinels' own connections and for the master's.
 
     A Sentinel-managed connection reconnects through the sentinels (to the promoted replica)
-    on a connection error or a READONLY reply; the same retry policy as redis-py gives a
-    plain client lets a command ride out the seconds a failover takes.
+    on a connection error or a READONLY reply; `retry` (redis-py's default policy for a
+    plain client: 10 tries, backoff up to 1 s) lets a command ride out a failover's seconds.
     """
     s = get_settings()
     for_sentinels = {k: v for k, v in options.items() if k.startswith("socket_")}
     if s.redis_sentinel_password:
         for_sentinels["password"] = s.redis_sentinel_password
     for_master = {"db": target.db, "username": target.username, "password": target.password,
-                  "retry": Retry(ExponentialWithJitterBackoff(cap=1, base=0.01), 10),
-                  **options}
+                  "retry": retry, **options}
     return for_sentinels, for_master
 
 
@@ -46,7 +50,7 @@ def new_redis(url: str | None = None, **options: Any) -> redis.Redis:
     target = parse_sentinel(url)
     if target is None:
         return redis.Redis.from_url(url, **options)
-    for_sentinels, for_master = _sentinel_kwargs(target, options)
+    for_sentinels, for_master = _sentinel_kwargs(target, options, Retry(_backoff(), 10))
     sentinels = redis.sentinel.Sentinel(list(target.sentinels), sentinel_kwargs=for_sentinels)
     return sentinels.master_for(get_settings().redis_sentinel_master, **for_master)
 
@@ -57,7 +61,7 @@ def new_async_redis(url: str | None = None, **options: Any) -> aredis.Redis:
     target = parse_sentinel(url)
     if target is None:
         return aredis.Redis.from_url(url, **options)
-    for_sentinels, for_master = _sentinel_kwargs(target, options)
+    for_sentinels, for_master = _sentinel_kwargs(target, options, AsyncRetry(_backoff(), 10))
     sentinels = asentinel.Sentinel(list(target.sentinels), sentinel_kwargs=for_sentinels)
     return sentinels.master_for(get_settings().redis_sentinel_master, **for_master)
 
