@@ -50,7 +50,7 @@ def test_batch_survives_primary_killed(tmp_path_factory: pytest.TempPathFactory)
     with sentinel_cluster(workdir) as cluster, postgres_database() as url, stack(
             url, workdir, cluster.url, workers=0, ORCH_BATCH_MAX_IN_FLIGHT="100",
             ORCH_BATCH_FEED_INTERVAL="0.5") as st:
-        st.start_worker("--concurrency", "64")
+        worker = st.start_worker("--concurrency", "64")
         sdk = openai.OpenAI(base_url=st.api.base_url, api_key=st.api.keys[0], max_retries=2)
         st.model.script(delay_ms=MODEL_DELAY_MS)
         asst = sdk.beta.assistants.create(model="scripted-model", instructions="Answer.")
@@ -105,6 +105,8 @@ def test_batch_survives_primary_killed(tmp_path_factory: pytest.TempPathFactory)
         roles = [m.role for m in sdk.beta.threads.messages.list(thread.id)]
         assert sorted(roles) == ["assistant", "user"], roles
 
+        # Nothing was restarted: the worker and beat that ran before the kill did the rest.
+        assert worker.poll() is None and st.beat is not None and st.beat.poll() is None
         # The API's readiness probe and its event-stream relay follow the new primary too.
         ready = httpx.get(st.api.url + "/ready", timeout=10)
         assert ready.status_code == 200 and ready.json()["redis"] == "ok", ready.text
