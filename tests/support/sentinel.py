@@ -42,12 +42,20 @@ class SentinelCluster:
     primary_port: int = field(default_factory=free_port)
     replica_port: int = field(default_factory=free_port)
     sentinel_ports: list[int] = field(default_factory=lambda: [free_port() for _ in range(3)])
+    password: str = ""  # the servers' requirepass (and the replica's masterauth)
+    sentinel_password: str = ""  # the sentinels' own requirepass
     processes: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        """ORCH_REDIS_URL in Celery's form, database 0 written once on the last entry."""
-        return ";".join(f"sentinel://127.0.0.1:{p}" for p in self.sentinel_ports) + "/0"
+        """ORCH_REDIS_URL in Celery's form, database 0 (and the password) written once."""
+        auth = f":{self.password}@" if self.password else ""
+        return ";".join(f"sentinel://{auth if i == 0 else ''}127.0.0.1:{p}"
+                        for i, p in enumerate(self.sentinel_ports)) + "/0"
+
+    def _client(self, port: int, sentinel: bool = False) -> redis.Redis:
+        password = self.sentinel_password if sentinel else self.password
+        return redis.Redis(port=port, password=password or None, socket_timeout=1)
 
     def _start(self, port: int, *args: str) -> None:
         log = (self.workdir / f"redis-{port}.log").open("wb")
@@ -57,8 +65,10 @@ class SentinelCluster:
     def _start_server(self, port: int, *extra: str) -> None:
         data = self.workdir / f"redis-{port}"
         data.mkdir(exist_ok=True)
+        auth = ["--requirepass", self.password, "--masterauth", self.password] if (
+            self.password) else []
         self._start(port, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", str(data), *extra)
+                    "--appendonly", "no", "--dir", str(data), *auth, *extra)
 
     def _start_sentinel(self, port: int) -> None:
         conf = self.workdir / f"sentinel-{port}.conf"  # Sentinel rewrites it: one each
@@ -67,7 +77,10 @@ class SentinelCluster:
             f"sentinel monitor {MASTER} 127.0.0.1 {self.primary_port} 2\n"
             f"sentinel down-after-milliseconds {MASTER} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {MASTER} {FAILOVER_TIMEOUT_MS}\n"
-            f"sentinel parallel-syncs {MASTER} 1\n")
+            f"sentinel parallel-syncs {MASTER} 1\n"
+            + (f"sentinel auth-pass {MASTER} {self.password}\n" if self.password else "")
+            + (f"requirepass {self.sentinel_password}\nsentinel sentinel-pass"
+               f" {self.sentinel_password}\n" if self.sentinel_password else ""))
         self._start(port, str(conf), "--sentinel")
 
     def start(self) -> None:
@@ -78,11 +91,11 @@ class SentinelCluster:
                            str(self.primary_port))
         for port in self.sentinel_ports:
             self._start_sentinel(port)
-        replica = redis.Redis(port=self.replica_port)
+        replica = self._client(self.replica_port)
         _wait(lambda: replica.info("replication").get("master_link_status") == "up",
               "the replica did not sync")
         for port in self.sentinel_ports:
-            node = redis.Redis(port=port)
+            node = self._client(port, sentinel=True)
             _wait(lambda n=node: (m := n.sentinel_master(MASTER))["num-slaves"] == 1
                   and m["num-other-sentinels"] == 2, f"sentinel {port} did not see its peers")
 
@@ -91,8 +104,7 @@ class SentinelCluster:
         seen: list[int] = []
         for port in self.sentinel_ports:
             with contextlib.suppress(redis.RedisError):
-                addr = redis.Redis(port=port, socket_timeout=1).sentinel_get_master_addr_by_name(
-                    MASTER)
+                addr = self._client(port, sentinel=True).sentinel_get_master_addr_by_name(MASTER)
                 seen.append(int(addr[1]))
         best = max(set(seen), key=seen.count, default=None)
         return best if best is not None and seen.count(best) >= 2 else None
@@ -109,7 +121,7 @@ class SentinelCluster:
         """Wait until the sentinels name another primary that answers as one; its port."""
         def promoted() -> bool:
             port = self.master_port()
-            return port not in (None, old) and redis.Redis(port=port).info(
+            return port not in (None, old) and self._client(port).info(
                 "replication")["role"] == "master"
         _wait(promoted, "no replica was promoted", timeout)
         port = self.master_port()
@@ -125,9 +137,10 @@ class SentinelCluster:
 
 
 @contextlib.contextmanager
-def sentinel_cluster(workdir: Path) -> Iterator[SentinelCluster]:
+def sentinel_cluster(workdir: Path, password: str = "",
+                     sentinel_password: str = "") -> Iterator[SentinelCluster]:
     """A Sentinel-watched Redis pair for the duration of the block."""
-    cluster = SentinelCluster(workdir)
+    cluster = SentinelCluster(workdir, password=password, sentinel_password=sentinel_password)
     try:
         cluster.start()
         yield cluster

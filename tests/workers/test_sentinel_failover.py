@@ -6,16 +6,22 @@ and every question of the batch is answered exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
+import redis
+from kombu import Connection
 from sqlalchemy import create_engine, text
 
+from orchestrator.config import get_settings
+from orchestrator.redis_client import celery_broker, new_async_redis, new_redis
 from tests.support.sentinel import sentinel_cluster
 from tests.support.servers import postgres_available, postgres_database
 from tests.support.stack import Stack, stack
@@ -114,3 +120,30 @@ def test_batch_survives_primary_killed(tmp_path_factory: pytest.TempPathFactory)
         print(f"\nsentinel failover: promoted after {promoted:.1f} s, a run asked during it"
               f" answered after {recovered:.1f} s, batch of {QUESTIONS} done in {total:.1f} s"
               f" ({len(st.model.requests())} model calls)")
+
+
+def test_master_and_sentinel_passwords(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The master's password in the URL, the sentinels' in ORCH_REDIS_SENTINEL_PASSWORD: the
+    clients and the broker connection authenticate to both."""
+    with sentinel_cluster(tmp_path, password="m-pw", sentinel_password="s-pw") as cluster:
+        monkeypatch.setenv("ORCH_REDIS_URL", cluster.url)
+        monkeypatch.setenv("ORCH_REDIS_SENTINEL_PASSWORD", "s-pw")
+        get_settings.cache_clear()
+        try:
+            client = new_redis(socket_timeout=5)
+            client.set("greeting", "hello")
+
+            async def read() -> Any:
+                return await new_async_redis(socket_timeout=5).get("greeting")
+            assert asyncio.run(read()) == b"hello"
+            url, options = celery_broker()
+            with Connection(url, transport_options=options) as conn:
+                conn.SimpleQueue("sentinel-pw").put({"n": 1})
+            assert client.llen("sentinel-pw") == 1
+
+            monkeypatch.setenv("ORCH_REDIS_SENTINEL_PASSWORD", "wrong")
+            get_settings.cache_clear()
+            with pytest.raises(redis.ConnectionError, match="No master found"):
+                new_redis(socket_timeout=5).ping()
+        finally:
+            get_settings.cache_clear()
