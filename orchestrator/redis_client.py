@@ -73,6 +73,7 @@ def celery_broker() -> tuple[str, dict[str, Any]]:
     target = parse_sentinel(s.redis_url)
     if target is None:
         return s.redis_url, {}
+    # An unreachable sentinel costs at most this before kombu asks the next one.
     sentinel_kwargs: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 5}
     if s.redis_sentinel_password:
         sentinel_kwargs["password"] = s.redis_sentinel_password
