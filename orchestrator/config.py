@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from orchestrator.redis_url import parse_sentinel
+
 
 class Settings(BaseSettings):
     """Runtime configuration of the API, workers and sandbox."""
@@ -20,7 +22,12 @@ class Settings(BaseSettings):
                                       hide_input_in_errors=True)
 
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite under var/")
+    # Redis (broker, event streams, locks): one server (redis://host:6379/0), or the master that
+    # Redis Sentinel watches, in Celery's form sentinel://host:26379;sentinel://host2:26379/0
+    # (the master's user and password go in the URL, as with redis://).
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_sentinel_master: str = "mymaster"  # the name the sentinels monitor the master by
+    redis_sentinel_password: str = ""  # the sentinels' own password (their requirepass), if any
     data_dir: Path = Path("var/data")
     # File contents (orchestrator/storage): empty = the folder blobs/ under data_dir (one host);
     # `s3://bucket/prefix` = an S3-compatible bucket every API, run and sandbox worker reaches.
@@ -168,6 +175,13 @@ class Settings(BaseSettings):
                                                 ...]:
         """webhook_allow_networks parsed."""
         return tuple(ipaddress.ip_network(n, strict=False) for n in self.webhook_allow_networks)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _readable_redis_url(cls, value: str) -> str:
+        """A malformed URL stops the process at start, not at its first use of Redis."""
+        parse_sentinel(value)
+        return value
 
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:

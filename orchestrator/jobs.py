@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from orchestrator.config import get_settings
 from orchestrator.db import after_commit
-from orchestrator.redis_client import OUTAGE
+from orchestrator.redis_client import OUTAGE, celery_broker
 from orchestrator.shared import process_wide
 
 
@@ -20,12 +20,14 @@ from orchestrator.shared import process_wide
 def producer() -> Celery:
     """A Celery app used only to publish messages (the API never imports the workers)."""
     s = get_settings()
-    app = Celery("orchestrator-producer", broker=s.redis_url)
+    broker_url, transport_options = celery_broker()
+    app = Celery("orchestrator-producer", broker=broker_url)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": s.broker_visibility_timeout},
+        broker_transport_options={**transport_options,
+                                  "visibility_timeout": s.broker_visibility_timeout},
         task_ignore_result=True,
         broker_pool_limit=64,  # the worker's pool threads publish through this app too
     )

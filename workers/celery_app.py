@@ -27,8 +27,9 @@ from orchestrator.config import get_settings
 from orchestrator.db import get_engine
 from orchestrator.jobs import QUEUES as JOB_QUEUES
 from orchestrator.jobs import Task
-from orchestrator.redis_client import get_redis
+from orchestrator.redis_client import celery_broker, get_redis
 from orchestrator.storage import get_store
+from workers import broker_transport
 
 QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 
@@ -36,8 +37,10 @@ QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 def make_app() -> Celery:
     """Build the Celery app from Settings (with the faces plugged into the engine and batches)."""
     wiring.install()
+    broker_transport.install()
     s = get_settings()
-    app = Celery("orchestrator", broker=s.redis_url, include=[
+    broker_url, transport_options = celery_broker()
+    app = Celery("orchestrator", broker=broker_url, include=[
         "workers.tasks.runs", "workers.tasks.webhooks", "workers.tasks.retrieval",
         "workers.tasks.batches", "workers.tasks.files", "workers.tasks.sandbox", "sandbox.tasks",
         "workers.metrics"])
@@ -59,6 +62,7 @@ def make_app() -> Celery:
         task_soft_time_limit=s.task_time_limit - 30,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
+            **transport_options,
             "visibility_timeout": s.broker_visibility_timeout,
             "unacked_restore_interval": 5,
             "unacked_restore_throttle": 1,

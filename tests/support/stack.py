@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 
+from orchestrator.redis_client import new_redis
 from tests.support.redis_server import redis_server
 from tests.support.servers import BIN, ROOT, ApiServer, api_server, free_port
 
@@ -191,7 +191,7 @@ def stack(database_url: str, workdir: Path, redis_url: str | None = None, *, wor
 @contextlib.contextmanager
 def _stack(database_url: str, workdir: Path, redis_url: str, workers: int, beat: bool,
            settings: dict[str, str]) -> Iterator[Stack]:
-    redis.Redis.from_url(redis_url).flushdb()
+    new_redis(redis_url).flushdb()  # a redis:// or a sentinel:// URL
     with model_server(workdir) as model:
         env_extra = {**FAST_SETTINGS, "ORCH_MODEL_BASE_URL": model.base_url,
                      "ORCH_MODEL_API_KEY": "sk-model", "ORCH_REDIS_URL": redis_url, **settings}

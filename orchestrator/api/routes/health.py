@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from orchestrator.config import get_settings
 from orchestrator.db import get_engine
+from orchestrator.redis_client import new_redis
 
 router = APIRouter(tags=["health"])
 
@@ -32,8 +31,7 @@ def ready() -> JSONResponse:
     except Exception as exc:  # report, never raise: this is a probe
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        client = redis.Redis.from_url(get_settings().redis_url, socket_timeout=2,
-                                      socket_connect_timeout=2)
+        client = new_redis(socket_timeout=2, socket_connect_timeout=2)
         client.ping()
         client.close()
         checks["redis"] = "ok"
