@@ -37,6 +37,18 @@ def docker_ready() -> bool:
         return False
 
 
+def containers_under(folder: str) -> list[str]:
+    """Sandbox containers whose kernel folder lies under `folder` (a worker's state folder)."""
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=orchestrator.sandbox"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    if not out:
+        return []
+    info = json.loads(subprocess.run(["docker", "inspect", *out], capture_output=True,
+                                     text=True).stdout or "[]")
+    return [c["Name"].lstrip("/") for c in info
+            if c["Config"]["Labels"].get("orchestrator.sandbox.dir", "").startswith(folder)]
+
+
 @pytest.fixture(scope="session")
 def sandbox_image() -> str:
     """The sandbox image, built offline when missing; skips only when no engine is reachable."""
@@ -60,11 +72,12 @@ class SandboxStack:
     def start_sandbox(self) -> subprocess.Popen[bytes]:
         """Start `orchestrator sandbox-worker` and wait until its pool is warm."""
         log = (self.st.workdir / f"sandbox-{self.starts}.log").open("wb")
+        host = f"sbx{self.starts}"  # a host name of its own: the last one may still be alive
         self.starts += 1
         self.proc = subprocess.Popen(
             [str(BIN / "orchestrator"), "sandbox-worker", "--concurrency", "2"],
-            env=self.st.env, cwd=self.st.workdir, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            env={**self.st.env, "ORCH_SANDBOX_HOST": host}, cwd=self.st.workdir, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while len(self.containers(self.proc.pid)) < 2:
             assert time.monotonic() < deadline, "sandbox pool did not warm up"
