@@ -26,6 +26,8 @@ SANDBOX_SETTINGS = {
     "ORCH_SANDBOX_MAX_OUTPUT": "20000",
     "ORCH_SANDBOX_POOL_SIZE": "2",
     "ORCH_SANDBOX_MAX_RESENDS": "1",
+    # A killed worker's liveness key lapses in 3 s, well within a job's lease (15 s here).
+    "ORCH_SANDBOX_HEARTBEAT_SECONDS": "1",
 }
 
 
