@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import uuid
 from typing import Any
 
 from sqlmodel import select
@@ -60,17 +61,17 @@ def main(concurrency: int, log_level: str, name: str) -> None:
     """Start the backend (reap, warm pool) and a Celery worker on the sandbox queues only:
     the shared `sandbox` and this host's own, to which the sessions it holds return."""
     s = get_settings()
-    backend = DockerBackend(sandbox_config(s))
     host, every = s.sandbox_host, s.sandbox_heartbeat_seconds
-    if not sandbox_hosts.claim(host, backend.instance, every):
-        backend.close()
+    instance = uuid.uuid4().hex[:16]  # this process: a restarted worker holds no sessions
+    if not sandbox_hosts.claim(host, instance, every):
         raise SystemExit(f"another sandbox worker is alive as host '{host}': give each one "
                          "its own ORCH_SANDBOX_HOST")
-    backend.start()
     stop = threading.Event()
-    beat = threading.Thread(target=heartbeat, args=(host, backend.instance, every, stop),
+    beat = threading.Thread(target=heartbeat, args=(host, instance, every, stop),
                             daemon=True, name="sandbox-host-beat")
     beat.start()
+    backend = DockerBackend(sandbox_config(s))
+    backend.start()
 
     def shutdown() -> None:
         stop.set()
@@ -79,7 +80,7 @@ def main(concurrency: int, log_level: str, name: str) -> None:
 
     atexit.register(shutdown)
     tasks.configure(backend, run_cancelled,
-                    lambda job: job_started(job, host, backend.instance))
+                    lambda job: job_started(job, host, instance))
     app.worker_main(["worker", "-Q", f"{sandbox_hosts.SHARED},{sandbox_hosts.queue_of(host)}",
                      "--pool", "threads", "--concurrency", str(concurrency),
                      "--loglevel", log_level, "-n", f"{name}@{host}"])

@@ -11,6 +11,7 @@ session.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from orchestrator.models import SandboxSessionRecord
 from orchestrator.models.base import now
 from orchestrator.redis_client import get_redis
 
+log = logging.getLogger(__name__)
 SHARED = QUEUES[Task.SANDBOX_EXECUTE]
 ALIVE = "orch:sandbox:alive:"
 FRESH = "[This is a new Python session: the previous one {why}. {lost}]"
@@ -111,6 +113,7 @@ def claim(host: str, instance: str, every: float) -> bool:
     along (another live worker has this name). Without Redis we cannot tell: True."""
     key, ttl = alive_key(host), alive_ttl(every)
     deadline = time.monotonic() + ttl + every
+    waited = False
     while True:
         try:
             if get_redis().set(key, instance, nx=True, ex=ttl):
@@ -119,6 +122,10 @@ def claim(host: str, instance: str, every: float) -> bool:
             return True
         if time.monotonic() > deadline:
             return False
+        if not waited:
+            log.warning("sandbox host name '%s' is taken: waiting up to %g s for the key of "
+                        "the worker before to lapse", host, ttl + every)
+            waited = True
         time.sleep(min(every, 1.0))
 
 
