@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -146,6 +147,13 @@ class Settings(BaseSettings):
     sandbox_idle_ttl: float = 600.0
     sandbox_max_lifetime: float = 3600.0
     sandbox_concurrency: int = 4
+    # Sandbox hosts: this worker's name (its own queue is `sandbox.<host>`, where a thread's
+    # next cells return while this worker holds its session; one live worker per name), and
+    # how often it renews its liveness key in Redis (which lapses after three missed beats:
+    # then the thread's next cell starts a fresh session on another host).
+    sandbox_host: str = Field(default_factory=socket.gethostname, min_length=1,
+                              max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    sandbox_heartbeat_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -187,11 +187,12 @@ class DockerBackend:
             return self._take()
         return sb
 
-    def _session(self, key: str) -> tuple[Sandbox, str | None]:
-        """The session's sandbox (one more user) and, when it is new although the session
-        had one before, why that one was closed."""
+    def _session(self, key: str) -> tuple[Sandbox, bool, str | None]:
+        """The session's sandbox (one more user), whether it is new and, when this backend
+        held the session before, why that one was closed."""
         with self.lock:
             sb, why = self.sessions.get(key), None
+            new = sb is None
             if sb is None:
                 self._make_room()
                 try:
@@ -208,7 +209,7 @@ class DockerBackend:
                 # binding is written next to the kernel's sockets for operators to see.
                 (sb.host_dir / "session").write_text(key)
             sb.users += 1
-            return sb, why
+            return sb, new, why
 
     def _make_room(self) -> None:
         """At the cap, close the least recently used idle sessions (caller holds the lock)."""
@@ -300,7 +301,7 @@ class DockerBackend:
         """Run one cell in the request's session; failures come back as results."""
         key = f"{request.owner}:{request.session}"
         try:
-            sb, why = self._session(key)
+            sb, new, why = self._session(key)
         except MissingImage as exc:
             log.warning("%s", exc)
             return ExecutionResult(status="unavailable", error=str(exc))
@@ -312,8 +313,9 @@ class DockerBackend:
         finally:
             with self.lock:
                 sb.users -= 1
-        if why:
-            result.logs = FRESH.format(why=why) + ("\n" + result.logs if result.logs else "")
+        note = FRESH.format(why=why) if why else request.fresh_note if new else ""
+        if note:
+            result.logs = note + ("\n" + result.logs if result.logs else "")
         result.logs, result.error = utf8_text(result.logs), result.error and utf8_text(
             result.error)
         return result

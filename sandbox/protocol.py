@@ -33,12 +33,16 @@ class ExecutionRequest:
     code: str
     owner: str = ""
     files: tuple[InputFile, ...] = ()
+    # What the logs say first if this call starts a new session although the caller knows of
+    # an earlier one (e.g. held by a host that is gone); empty: nothing is known to be lost.
+    fresh_note: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExecutionRequest:
         """Rebuild from a Celery message."""
         files = tuple(InputFile(**f) for f in data.get("files", []))
-        return cls(data["session"], data["code"], data.get("owner", ""), files)
+        return cls(data["session"], data["code"], data.get("owner", ""), files,
+                   data.get("fresh_note") or "")
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from celery import current_app, shared_task
 from sandbox.protocol import ExecutionRequest, ExecutionResult, SandboxBackend
 
 log = logging.getLogger(__name__)
-_state: dict[str, Any] = {"backend": None, "cancelled": lambda job: False, "queue": None,
-                          "started": lambda job: None}
+_state: dict[str, Any] = {"backend": None, "cancelled": lambda job: False,
+                          "started": lambda job: True}
 _running: set[str] = set()
 _done: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 _guard = threading.Lock()
@@ -26,13 +26,12 @@ _guard = threading.Lock()
 
 def configure(backend: SandboxBackend,
               cancelled: Callable[[dict[str, Any]], bool] | None = None,
-              queue: str | None = None,
-              started: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """Install the backend, how to ask whether a job was cancelled, this worker's own queue
-    (answered with each result, so a thread's next jobs come back here) and what to tell
-    when a job starts (the run's lease is renewed for the execution)."""
+              started: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    """Install the backend, how to ask whether a job was cancelled, and what to tell when a
+    job starts, which answers whether it is still wanted (the worker renews the run's lease
+    and notes where the session is; a job re-sent elsewhere meanwhile and already answered,
+    e.g. one that waited on the queue of a host that was gone, is not)."""
     _state["backend"] = backend
-    _state["queue"] = queue
     if started is not None:
         _state["started"] = started
     if cancelled is not None:
@@ -48,7 +47,10 @@ def run_job(job: dict[str, Any]) -> list[dict[str, Any]]:
     def cancelled() -> bool:
         return bool(_state["cancelled"](job))
 
-    _state["started"](job)
+    if not _state["started"](job):
+        return [{"id": call["id"], **ExecutionResult(
+            status="cancelled", error="Not run: the job was answered already or its run has "
+                                      "moved on.").to_json()} for call in job["calls"]]
     results = []
     for call in job["calls"]:
         if cancelled():
@@ -83,9 +85,8 @@ def execute(job: dict[str, Any]) -> str:
             _done[key] = results
             while len(_done) > 64:  # recent answers only (they may hold files)
                 _done.popitem(last=False)
-    route = {"route": _state["queue"]} if _state["queue"] else {}
     current_app.send_task(job["callback"], args=[*job.get("callback_args", []), results],
-                          kwargs=route, queue=job.get("callback_queue", "runs"))
+                          queue=job.get("callback_queue", "runs"))
     return f"{len(results)} call(s): " + ",".join(r["status"] for r in results)
 
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
-import socket
 import threading
+import uuid
 from typing import Any
 
-from redis.exceptions import RedisError
 from sqlmodel import select
 
 from orchestrator.config import Settings, get_settings
 from orchestrator.db import unit_of_work
-from orchestrator.engine.code_interpreter import alive_key, renew_job_lease
+from orchestrator.engine import sandbox_hosts
+from orchestrator.engine.code_interpreter import renew_job_lease
 from orchestrator.engine.status import RunStatus
 from orchestrator.models import RunRecord
-from orchestrator.redis_client import get_redis
 from orchestrator.storage import get_store
 from sandbox import tasks
 from sandbox.containers import SandboxConfig
@@ -43,35 +41,39 @@ def run_cancelled(job: dict[str, Any]) -> bool:
     return status is None or status != RunStatus.IN_PROGRESS.value
 
 
-def job_started(job: dict[str, Any]) -> None:
-    """Renew the run's lease for the job's execution (it may have waited in the queue)."""
+def job_started(job: dict[str, Any], host: str, instance: str) -> bool:
+    """Whether the job is still wanted; if so, renew the run's lease for its execution (it
+    may have waited in the queue) and note that its session is on this host now."""
     with unit_of_work() as session:
-        renew_job_lease(session, job["run_id"], job["key"], len(job["calls"]))
+        if not renew_job_lease(session, job["run_id"], job["key"], len(job["calls"])):
+            return False
+        sandbox_hosts.record(session, job["owner"], job["session"], host, instance)
+    return True
 
 
-def heartbeat(queue: str, stop: threading.Event, every: float = 5.0) -> None:
-    """Keep this worker's queue marked alive, so threads' jobs are routed to it."""
-    key = alive_key(queue)
-    while True:
-        with contextlib.suppress(RedisError):
-            get_redis().set(key, "1", ex=int(every * 3))
-        if stop.wait(every):
-            with contextlib.suppress(RedisError):
-                get_redis().delete(key)
-            return
+def heartbeat(host: str, instance: str, every: float, stop: threading.Event) -> None:
+    """Keep this worker's liveness key current, so sessions' jobs are routed to its queue."""
+    while not stop.wait(every):
+        sandbox_hosts.beat(host, instance, every)
+    sandbox_hosts.retire(host, instance)
 
 
 def main(concurrency: int, log_level: str, name: str) -> None:
     """Start the backend (reap, warm pool) and a Celery worker on the sandbox queues only:
-    the shared `sandbox` and its own, to which the threads whose sessions it holds return."""
-    # Input files are read from the blob store, which this host may share with the API only.
-    backend = DockerBackend(sandbox_config(get_settings()),
-                            blobs=lambda key: get_store().reader(key))
-    backend.start()
-    own = f"sandbox.{socket.gethostname()}.{backend.instance}"
+    the shared `sandbox` and this host's own, to which the sessions it holds return."""
+    s = get_settings()
+    host, every = s.sandbox_host, s.sandbox_heartbeat_seconds
+    instance = uuid.uuid4().hex[:16]  # this process: a restarted worker holds no sessions
+    if not sandbox_hosts.claim(host, instance, every):
+        raise SystemExit(f"another sandbox worker is alive as host '{host}': give each one "
+                         "its own ORCH_SANDBOX_HOST")
     stop = threading.Event()
-    beat = threading.Thread(target=heartbeat, args=(own, stop), daemon=True)
+    beat = threading.Thread(target=heartbeat, args=(host, instance, every, stop),
+                            daemon=True, name="sandbox-host-beat")
     beat.start()
+    # Input files are read from the blob store, which this host may share with the API only.
+    backend = DockerBackend(sandbox_config(s), blobs=lambda key: get_store().reader(key))
+    backend.start()
 
     def shutdown() -> None:
         stop.set()
@@ -79,6 +81,8 @@ def main(concurrency: int, log_level: str, name: str) -> None:
         backend.close()
 
     atexit.register(shutdown)
-    tasks.configure(backend, run_cancelled, own, job_started)
-    app.worker_main(["worker", "-Q", f"sandbox,{own}", "--pool", "threads", "--concurrency",
-                     str(concurrency), "--loglevel", log_level, "-n", f"{name}@%h"])
+    tasks.configure(backend, run_cancelled,
+                    lambda job: job_started(job, host, instance))
+    app.worker_main(["worker", "-Q", f"{sandbox_hosts.SHARED},{sandbox_hosts.queue_of(host)}",
+                     "--pool", "threads", "--concurrency", str(concurrency),
+                     "--loglevel", log_level, "-n", f"{name}@{host}"])

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from orchestrator import jobs
 from orchestrator.config import get_settings
 from orchestrator.db import after_commit
+from orchestrator.engine import sandbox_hosts
 from orchestrator.engine.cas import cas
 from orchestrator.engine.events import CREATED, MessageChanged, StepChanged, StepOutputs, emit
 from orchestrator.engine.outcome import ModelOutcome, StepIds, ToolCall
@@ -36,7 +37,6 @@ from orchestrator.models import (
     ThreadRecord,
 )
 from orchestrator.models.base import now
-from orchestrator.redis_client import get_redis
 from orchestrator.storage.files import save_file
 
 NAME = "code_interpreter"
@@ -105,27 +105,18 @@ def session_of(run: RunRecord) -> str:
                  if t.get("type") == NAME and t.get("session")), run.thread_id)
 
 
-def _route_key(run: RunRecord) -> str:
-    return f"orch:sandbox:route:{run.tenant}:{session_of(run)}"
-
-
-def alive_key(queue: str) -> str:
-    """The heartbeat key of a sandbox worker's own queue."""
-    return f"orch:sandbox:alive:{queue}"
-
-
 def send_job(session: Session, run: RunRecord, step: RunStepRecord) -> None:
-    """After commit, send the job to the worker holding the thread's session while it lives
-    (its own queue), otherwise to the shared `sandbox` queue (a fresh session)."""
+    """After commit, send the job to the host holding its session while that host's worker
+    lives (its own queue), otherwise to the shared `sandbox` queue (a fresh session, which
+    says why); a broker outage leaves it to the lease (resume_pending re-sends it)."""
     payload = job(session, run, step)
+    held = sandbox_hosts.holder(session, run.tenant, payload["session"])
+    container = any(t.get("type") == NAME and t.get("session") for t in run.tools)
 
     def send() -> None:
-        redis = get_redis()
-        raw = redis.get(_route_key(run))
-        route = raw.decode() if isinstance(raw, bytes) else raw
-        queue = route if route and redis.exists(alive_key(route)) else None
-        jobs.producer().send_task(Task.SANDBOX_EXECUTE, args=[payload],
-                                  queue=queue or jobs.QUEUES[Task.SANDBOX_EXECUTE])
+        to = sandbox_hosts.route(held, container)
+        jobs.send_committed(Task.SANDBOX_EXECUTE, {**payload, "fresh_note": to.note},
+                            queue=to.queue)
 
     after_commit(session, send)
 
@@ -215,11 +206,6 @@ def pending_step(session: Session, run: RunRecord) -> RunStepRecord | None:
     return None
 
 
-def sandbox_workers_alive() -> bool:
-    """Whether any sandbox worker's heartbeat is current (then a slow job is only queued)."""
-    return next(iter(get_redis().scan_iter(alive_key("*"), count=100)), None) is not None
-
-
 def renew_job_lease(session: Session, run_id: str, step_id: str, calls: int) -> bool:
     """The sandbox worker starts the job: give the run a full lease for its execution."""
     stmt = update(RunRecord).where(
@@ -234,7 +220,7 @@ def resume_pending(session: Session, run: RunRecord, owner: str) -> bool:
     step = pending_step(session, run)
     if step is None:
         return False
-    if run.attempts >= get_settings().sandbox_max_resends and not sandbox_workers_alive():
+    if run.attempts >= get_settings().sandbox_max_resends and not sandbox_hosts.workers_alive():
         fail(session, run, "server_error", "The code interpreter sandbox did not answer "
              f"after {run.attempts + 1} attempts (is `orchestrator sandbox-worker` running?).",
              owner)
@@ -274,14 +260,9 @@ def _utf8(text: str) -> str:
 
 
 def record_results(session: Session, run_id: str, step_id: str,
-                   results: list[dict[str, Any]], route: str | None = None) -> str:
-    """runs.sandbox_done: write the outputs into the step, then let the run go on.
-
-    `route` is the queue of the worker now holding the thread's session.
-    """
+                   results: list[dict[str, Any]]) -> str:
+    """runs.sandbox_done: write the outputs into the step, then let the run go on."""
     run = load(session, run_id)
-    if run is not None and route:
-        get_redis().set(_route_key(run), route, ex=int(get_settings().sandbox_idle_ttl))
     step = session.exec(select(RunStepRecord).where(RunStepRecord.id == step_id)).first()
     if run is None or step is None or step.status != StepStatus.IN_PROGRESS.value:
         return "stale: step already closed"

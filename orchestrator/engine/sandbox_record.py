@@ -37,8 +37,7 @@ class TrackedStore:
         return self.store.delete(key)
 
 
-def record(run_id: str, step_id: str, results: list[dict[str, Any]],
-           route: str | None = None) -> str:
+def record(run_id: str, step_id: str, results: list[dict[str, Any]]) -> str:
     """code_interpreter.record_results in its own transaction; when that fails, the files it
     stored are removed and the error goes on to the caller (attempts.guarded counts it)."""
     written: list[str] = []
@@ -46,7 +45,7 @@ def record(run_id: str, step_id: str, results: list[dict[str, Any]],
         with unit_of_work() as session:
             session.info[code_interpreter.STORE] = TrackedStore(get_store(), written)
             after_commit(session, written.clear)  # first: once committed, the rows exist
-            return code_interpreter.record_results(session, run_id, step_id, results, route)
+            return code_interpreter.record_results(session, run_id, step_id, results)
     except Exception:
         store = get_store()
         for key in written:

@@ -11,6 +11,7 @@ from orchestrator.models.file import FileRecord
 from orchestrator.models.idempotency import IdempotencyKeyRecord
 from orchestrator.models.message import MessageRecord
 from orchestrator.models.run import RunRecord
+from orchestrator.models.sandbox_session import SandboxSessionRecord
 from orchestrator.models.step import RunStepRecord
 from orchestrator.models.thread import ThreadRecord
 from orchestrator.models.vector_store import (
@@ -41,6 +42,7 @@ __all__ = [
     "RunRecord",
     "RunStepRecord",
     "RunWebhookRecord",
+    "SandboxSessionRecord",
     "ThreadRecord",
     "VectorStoreFileBatchRecord",
     "VectorStoreFileRecord",

@@ -26,6 +26,8 @@ SANDBOX_SETTINGS = {
     "ORCH_SANDBOX_MAX_OUTPUT": "20000",
     "ORCH_SANDBOX_POOL_SIZE": "2",
     "ORCH_SANDBOX_MAX_RESENDS": "1",
+    # A killed worker's liveness key lapses in 3 s, well within a job's lease (15 s here).
+    "ORCH_SANDBOX_HEARTBEAT_SECONDS": "1",
 }
 
 
@@ -35,6 +37,18 @@ def docker_ready() -> bool:
         return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def containers_under(folder: str) -> list[str]:
+    """Sandbox containers whose kernel folder lies under `folder` (a worker's state folder)."""
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=orchestrator.sandbox"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    if not out:
+        return []
+    info = json.loads(subprocess.run(["docker", "inspect", *out], capture_output=True,
+                                     text=True).stdout or "[]")
+    return [c["Name"].lstrip("/") for c in info
+            if c["Config"]["Labels"].get("orchestrator.sandbox.dir", "").startswith(folder)]
 
 
 @pytest.fixture(scope="session")
@@ -61,10 +75,12 @@ class SandboxStack:
         """Start `orchestrator sandbox-worker` (the stack's settings, `env` over them) and wait
         until its pool is warm (ORCH_SANDBOX_POOL_SIZE containers)."""
         log = (self.st.workdir / f"sandbox-{self.starts}.log").open("wb")
+        host = f"sbx{self.starts}"  # a host name of its own: the last one may still be alive
         self.starts += 1
         self.proc = subprocess.Popen(
             [str(BIN / "orchestrator"), "sandbox-worker", "--concurrency", "2"],
-            env={**self.st.env, **(env or {})}, cwd=self.st.workdir, stdout=log,
+            env={**self.st.env, "ORCH_SANDBOX_HOST": host, **(env or {})}, cwd=self.st.workdir,
+            stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         warm = int({**self.st.env, **(env or {})}.get("ORCH_SANDBOX_POOL_SIZE", "2"))

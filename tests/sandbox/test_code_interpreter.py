@@ -169,27 +169,6 @@ def test_v1_message_file_ids_reach_the_sandbox(sdk: openai.OpenAI, sandboxed: Sa
     assert "from a v1 client" in logs_of(step)
 
 
-def test_two_sandbox_workers_keep_a_thread_on_its_session(sdk: openai.OpenAI,
-                                                          sandboxed: SandboxStack,
-                                                          tutor: Any) -> None:
-    first = sandboxed.proc
-    second = sandboxed.start_sandbox()
-    try:
-        thread = sdk.beta.threads.create()
-        run, _, _ = run_code(sdk, sandboxed.st, tutor.id, "counter = 0", thread_id=thread.id)
-        assert run.status == "completed"
-        for expected in range(1, 6):
-            run, step, _ = run_code(sdk, sandboxed.st, tutor.id,
-                                    "counter += 1\nprint('counter', counter)",
-                                    thread_id=thread.id)
-            assert run.status == "completed" and f"counter {expected}" in logs_of(step), (
-                logs_of(step))
-    finally:
-        sandboxed.stop()
-        sandboxed.proc = first
-    assert second.poll() is not None and first is not None and first.poll() is None
-
-
 def test_code_is_not_run_for_an_assistant_without_the_tool(sdk: openai.OpenAI,
                                                            sandboxed: SandboxStack) -> None:
     plain = sdk.beta.assistants.create(model="scripted-model", tools=[])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -14,22 +13,16 @@ from typing import Any
 import openai
 import pytest
 
-from tests.sandbox.conftest import SandboxStack, logs_of, run_code, script_code
+from tests.sandbox.conftest import (
+    SandboxStack,
+    containers_under,
+    logs_of,
+    run_code,
+    script_code,
+)
 from tests.support.servers import BIN
 
 HARMLESS_CODE = "print(6 * 7)"
-
-
-def _containers_under(folder: str) -> list[str]:
-    """Sandbox containers whose kernel folder lies under `folder` (so: made by us)."""
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=orchestrator.sandbox"],
-                         capture_output=True, text=True, check=True).stdout.split()
-    if not out:
-        return []
-    info = json.loads(subprocess.run(["docker", "inspect", *out], capture_output=True,
-                                     text=True).stdout or "[]")
-    return [c["Name"].lstrip("/") for c in info
-            if c["Config"]["Labels"].get("orchestrator.sandbox.dir", "").startswith(folder)]
 
 
 def _worker(box: SandboxStack, name: str, *prefix: str,
@@ -91,17 +84,17 @@ def test_containers_of_a_killed_worker_in_another_pid_namespace_are_removed(
                         ORCH_SANDBOX_STATE_DIR=folder)
     try:
         deadline = time.monotonic() + 60
-        while len(_containers_under(folder)) < 2:
+        while len(containers_under(folder)) < 2:
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         stack_worker = set(sandboxed.containers(sandboxed.proc.pid if sandboxed.proc else 0))
     finally:
         _kill(proc)
-    left = _containers_under(folder)
+    left = containers_under(folder)
     assert left, "the killed worker should have left its sandboxes"
     deadline = time.monotonic() + 90  # heartbeat stale after 30 s, reaper rounds every 10 s
-    while _containers_under(folder):
-        assert time.monotonic() < deadline, ("not reaped", _containers_under(folder))
+    while containers_under(folder):
+        assert time.monotonic() < deadline, ("not reaped", containers_under(folder))
         time.sleep(1)
     assert stack_worker <= set(sandboxed.containers())  # the live worker's own are untouched
     run, step, _ = run_code(sdk, sandboxed.st, tutor.id, HARMLESS_CODE)

@@ -14,6 +14,7 @@ from workers.celery_app import app
 def sandbox_done(run_id: str, step_id: str, results: list[dict[str, Any]],
                  route: str | None = None) -> str:
     """Record the outputs of step `step_id` of run `run_id`, then advance the run (a failure
-    to record counts against the run's attempts, as any step's)."""
+    to record counts against the run's attempts, as any step's). `route` is ignored: sandbox
+    workers before sandbox_sessions sent their queue there."""
     return guarded(run_id, code_interpreter.owner_of(step_id),
-                   lambda: sandbox_record.record(run_id, step_id, results, route))
+                   lambda: sandbox_record.record(run_id, step_id, results))
