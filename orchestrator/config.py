@@ -18,6 +18,10 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite under var/")
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # The Celery broker: empty = redis_url; `amqp://user:pass@host:5672/vhost` = RabbitMQ
+    # (durable quorum queues, publisher confirms; Redis still holds event streams, locks and
+    # metrics). See orchestrator/broker.py and docs/operations.md (the Celery broker).
+    broker_url: str = ""
     data_dir: Path = Path("var/data")
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_bytes: int = 512 * 1024 * 1024
@@ -54,7 +58,7 @@ class Settings(BaseSettings):
     # How long a plain (not background) POST /v1/responses waits for its answer before it
     # answers with the response as it is then (still in progress; retrieve it later).
     response_wait_seconds: float = 600.0
-    broker_visibility_timeout: int = 600
+    broker_visibility_timeout: int = 600  # Redis broker only (RabbitMQ redelivers at once)
     task_time_limit: int = 540
     # Run workers wait on the model almost all the time: thread pools keep that many model
     # calls in flight per `orchestrator worker` (see workers/celery_app.py for the measurements).

@@ -10,6 +10,7 @@ from celery import Celery
 from kombu.exceptions import KombuError
 from sqlmodel import Session
 
+from orchestrator import broker
 from orchestrator.config import get_settings
 from orchestrator.db import after_commit
 from orchestrator.redis_client import OUTAGE
@@ -20,12 +21,12 @@ from orchestrator.shared import process_wide
 def producer() -> Celery:
     """A Celery app used only to publish messages (the API never imports the workers)."""
     s = get_settings()
-    app = Celery("orchestrator-producer", broker=s.redis_url)
+    app = Celery("orchestrator-producer")
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": s.broker_visibility_timeout},
+        **broker.celery_settings(s),  # Redis or RabbitMQ: URL, queues, transport options
         task_ignore_result=True,
         broker_pool_limit=64,  # the worker's pool threads publish through this app too
     )
@@ -69,7 +70,7 @@ def send(name: str, *args: Any, countdown: float | None = None,
          queue: str | None = None) -> None:
     """Publish a task now; a lost message is recovered by the sweeper from database state."""
     producer().send_task(name, args=list(args), queue=queue or QUEUES.get(name, "runs"),
-                         countdown=countdown)
+                         countdown=broker.countdown(countdown))
 
 
 def send_committed(name: str, *args: Any, countdown: float | None = None,

@@ -7,8 +7,10 @@ from typing import Any
 import redis
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from kombu import Connection
 from sqlalchemy import text
 
+from orchestrator.broker import broker_url
 from orchestrator.config import get_settings
 from orchestrator.db import get_engine
 
@@ -23,7 +25,8 @@ def health() -> dict[str, str]:
 
 @router.get("/ready")
 def ready() -> JSONResponse:
-    """Database and Redis are reachable; 503 naming what is not."""
+    """Database, Redis (and a broker other than that Redis) are reachable; 503 naming what is
+    not."""
     checks: dict[str, Any] = {}
     try:
         with get_engine().connect() as conn:
@@ -39,6 +42,14 @@ def ready() -> JSONResponse:
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
+    url = broker_url(get_settings())
+    if url != get_settings().redis_url:
+        try:
+            with Connection(url, connect_timeout=2) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse(status_code=200 if ok else 503,
                         content={"status": "ok" if ok else "unavailable", **checks})
