@@ -1,8 +1,9 @@
 """Fault injection: worker kills, duplicate delivery, broker restart, model failures, races.
 
 Every case asserts that each run ends in exactly one terminal state with at most one answer.
-The crash, duplicate-delivery, broker-restart, delayed-retry and backlog cases run on both
-brokers (BOTH_BROKERS): Redis, and RabbitMQ on a private node (PostgreSQL only, as deployed).
+The crash (a whole threads worker, a pool child), duplicate-delivery, broker-restart and
+delayed-retry cases run on both brokers: Redis, and RabbitMQ on a private node (PostgreSQL
+only, as deployed).
 """
 
 from __future__ import annotations
@@ -135,10 +136,14 @@ def _only_worker(fst: Stack, pool: str) -> Any:
     return fst.start_worker("--pool", pool, "--concurrency", "8" if pool == "threads" else "2")
 
 
-@BOTH_BROKERS
-@pytest.mark.parametrize(("pool", "how"), [
-    ("threads", "whole worker"), ("prefork", "whole worker"), ("prefork", "main process only"),
-])
+KILLS = [("threads", "whole worker"), ("prefork", "whole worker"),
+         ("prefork", "main process only")]
+
+
+@pytest.mark.parametrize(("backend", "broker", "pool", "how"), [
+    *[(backend, "redis", pool, how) for backend in ("sqlite", "postgres") for pool, how in KILLS],
+    ("postgres", "rabbitmq", "threads", "whole worker"),  # the pool child: the test below
+], indirect=["backend", "broker"], scope="session")
 def test_sigkill_worker_mid_step_then_new_worker(fst: Stack, client: openai.OpenAI,
                                                  pool: str, how: str) -> None:
     tag = f"kill-{pool}-{how.split()[0]}"
@@ -407,7 +412,6 @@ def test_step_cap_fails_a_looping_run(fst: Stack, client: openai.OpenAI) -> None
     assert len(steps) == 3 and all(s.type == "tool_calls" for s in steps)
 
 
-@BOTH_BROKERS
 def test_sweeper_does_not_duplicate_a_waiting_backlog(fst: Stack, client: openai.OpenAI) -> None:
     for proc in list(fst.workers):
         fst.kill_group(proc)

