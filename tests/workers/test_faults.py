@@ -262,8 +262,9 @@ def test_broker_restart_loses_no_run(faulty_on: tuple[Stack, Any], fst: Stack,
     """
     server = faulty_on[1]
     worker = _only_worker(fst, "threads")  # 8 threads
+    # (under the stack's 2 s model timeout: a retry of a lapsed lease must not time out)
     fst.model.script({"match": "restart-flight", "reply": {"content": "survived restart",
-                                                           "delay_ms": 2000}})
+                                                           "delay_ms": 1000}})
     in_flight = _runs(client, "restart-flight", 2)
     _wait_in_progress(client, in_flight)
     os.killpg(worker.pid, signal.SIGSTOP)
