@@ -99,13 +99,14 @@ class RabbitServer:
     def start(self, timeout: float = 60) -> None:
         """Start (or restart) the node on the same ports and data: durable queues come back."""
         env = self._env()
-        log = (self.workdir / "rabbitmq" / "server.log").open("ab")
-        self.process = subprocess.Popen([str(SERVER)], env=env, stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        log = self.workdir / "rabbitmq" / "server.log"
+        with log.open("ab") as out:
+            self.process = subprocess.Popen([str(SERVER)], env=env, stdout=out,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"rabbitmq-server exited; see {log.name}")
+                raise RuntimeError(f"rabbitmq-server exited; see {log}")
             with contextlib.suppress(Exception), Connection(self.url, connect_timeout=1) as c:
                 c.ensure_connection(max_retries=1)
                 return

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -277,14 +278,18 @@ def test_broker_restart_loses_no_run(faulty_on: tuple[Stack, Any], fst: Stack,
             server.kill()
         else:
             server.stop()
+        down = httpx.get(fst.api.url + "/ready", timeout=30)
         server.start()
         restart = time.monotonic() - started
         kept = fst.waiting("runs")
     finally:
         os.killpg(worker.pid, signal.SIGCONT)
+    assert down.status_code == 503
     if broker == "redis":
+        assert down.json()["redis"].startswith("error: ")
         assert kept == 0  # an empty Redis: the sweeper's turn
     else:
+        assert down.json()["broker"].startswith("error: ") and down.json()["redis"] == "ok"
         assert kept == 5, "RabbitMQ lost messages in a restart"
     started = time.monotonic()
     final = _final(client, in_flight + waiting)
