@@ -15,8 +15,8 @@ from celery import Celery
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import KombuError
 
-from orchestrator.config import Settings, get_settings
-from orchestrator.redis_client import get_redis
+from orchestrator.config import get_settings
+from orchestrator.redis_client import celery_broker, get_redis
 from orchestrator.shared import process_wide
 
 QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
@@ -28,17 +28,12 @@ class BrokerUnavailable(Exception):
     """The broker did not answer (a queue depth could not be read)."""
 
 
-def broker_url(s: Settings) -> str:
-    """ORCH_BROKER_URL, or the Redis URL when it is empty (the default)."""
-    return s.broker_url or s.redis_url
-
-
 def is_amqp(url: str) -> bool:
     """Whether the URL names a RabbitMQ (AMQP) broker."""
     return urlsplit(url).scheme in AMQP_SCHEMES
 
 
-def celery_settings(s: Settings) -> dict[str, Any]:
+def celery_settings() -> dict[str, Any]:
     """Celery settings that depend on the broker: URL, queue declarations, transport options.
 
     RabbitMQ: each queue is a durable quorum queue behind a topic exchange of its name, which
@@ -46,21 +41,24 @@ def celery_settings(s: Settings) -> dict[str, Any]:
     `celery_delayed_*` quorum queues (declared by each worker at start), not in a worker's
     memory, so it survives worker and broker restarts. Publishes wait for the broker's confirm.
     An unacknowledged message returns to its queue when the consumer's connection closes, so
-    there is no visibility timeout. Redis: plain queues and the visibility-timeout redelivery.
+    there is no visibility timeout. Redis (or Sentinel's master, redis_client.celery_broker):
+    plain queues and the visibility-timeout redelivery.
     """
-    url = broker_url(s)
-    if not is_amqp(url):
+    s = get_settings()
+    if not s.broker_url:
+        url, options = celery_broker()
         return {
             "broker_url": url,
             "task_queues": [Queue(name) for name in QUEUES],
             "broker_transport_options": {
+                **options,
                 "visibility_timeout": s.broker_visibility_timeout,
                 "unacked_restore_interval": 5,
                 "unacked_restore_throttle": 1,
             },
         }
     return {
-        "broker_url": url,
+        "broker_url": s.broker_url,
         "task_queues": [quorum_queue(name) for name in QUEUES],
         # Queues made on demand (a sandbox host's own queue) are quorum queues too.
         "task_create_missing_queue_type": "quorum",
@@ -99,7 +97,7 @@ def declare_queues(app: Celery) -> None:
 def countdown(seconds: float | None) -> float | None:
     """The countdown to publish with: RabbitMQ's delayed delivery counts whole seconds (and
     refuses less than one), so there it is rounded up, never shorter than asked."""
-    if not seconds or seconds <= 0 or not is_amqp(broker_url(get_settings())):
+    if not seconds or seconds <= 0 or not get_settings().broker_url:
         return seconds
     return float(math.ceil(seconds))
 
@@ -107,25 +105,15 @@ def countdown(seconds: float | None) -> float | None:
 def queue_depths(names: tuple[str, ...]) -> list[int]:
     """Messages ready in each queue (not those reserved by workers); 0 for a queue not yet
     declared. Raises BrokerUnavailable when the broker does not answer."""
-    s = get_settings()
-    url = broker_url(s)
     try:
-        if is_amqp(url):
+        if get_settings().broker_url:
             return _amqp_depths(names)
-        client = get_redis() if url == s.redis_url else _broker_redis()
-        pipe = client.pipeline(transaction=False)
+        pipe = get_redis().pipeline(transaction=False)
         for name in names:
             pipe.llen(name)
         return [int(n) for n in pipe.execute()]
     except (redis.RedisError, KombuError, AMQPError, OSError) as exc:
         raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
-
-
-@process_wide
-def _broker_redis() -> redis.Redis:
-    """A client of a Redis broker that is not ORCH_REDIS_URL's server."""
-    return redis.Redis.from_url(broker_url(get_settings()), socket_timeout=10,
-                                socket_connect_timeout=5)
 
 
 _amqp_lock = threading.Lock()
@@ -134,7 +122,7 @@ _amqp_lock = threading.Lock()
 @process_wide
 def _amqp_connection() -> Connection:
     """One connection per process for reading queue depths (a passive declare each)."""
-    return Connection(broker_url(get_settings()), connect_timeout=5)
+    return Connection(get_settings().broker_url, connect_timeout=5)
 
 
 def _amqp_depths(names: tuple[str, ...]) -> list[int]:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import uvicorn
+from pydantic import ValidationError
 
 from orchestrator.batches.questions import ENDPOINTS, RESPONSES, QuestionsError, Target
 from orchestrator.config import get_settings
@@ -303,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
+    try:
+        get_settings()  # every command: a bad setting is one clear line now, not a traceback
+    except ValidationError as exc:
+        sys.exit("orchestrator: invalid settings: " + "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()))
     args.func(args)
 
 

@@ -2,27 +2,47 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from orchestrator.redis_url import parse_sentinel
 
 
 class Settings(BaseSettings):
     """Runtime configuration of the API, workers and sandbox."""
 
-    model_config = SettingsConfigDict(env_prefix="ORCH_", env_file=".env", extra="ignore")
+    # Errors name the setting and what is wrong, never its value (a URL or key may hold a secret).
+    model_config = SettingsConfigDict(env_prefix="ORCH_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite under var/")
+    # Redis (event streams, locks, and the broker unless broker_url is set): one server
+    # (redis://host:6379/0), or the master that Redis Sentinel watches, in Celery's form
+    # sentinel://host:26379;sentinel://host2:26379/0 (the master's user and password go in the
+    # URL, as with redis://).
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_sentinel_master: str = "mymaster"  # the name the sentinels monitor the master by
+    redis_sentinel_password: str = ""  # the sentinels' own password (their requirepass), if any
     # The Celery broker: empty = redis_url; `amqp://user:pass@host:5672/vhost` = RabbitMQ
     # (durable quorum queues, publisher confirms; Redis still holds event streams, locks and
     # metrics). See orchestrator/broker.py and docs/operations.md (the Celery broker).
     broker_url: str = ""
     data_dir: Path = Path("var/data")
+    # File contents (orchestrator/storage): empty = the folder blobs/ under data_dir (one host);
+    # `s3://bucket/prefix` = an S3-compatible bucket every API, run and sandbox worker reaches.
+    storage_url: str = ""
+    storage_endpoint_url: str = ""  # empty: AWS S3; else MinIO, R2, GCS interop, moto…
+    storage_region: str = ""  # empty: boto3's own (AWS_REGION, ~/.aws/config)
+    storage_access_key_id: str = ""  # empty (with the secret): boto3's credential chain
+    storage_secret_access_key: SecretStr = SecretStr("")
+    storage_part_size: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)  # per upload
+    storage_path_style: bool = False  # bucket in the path, not the host name (MinIO, moto)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_bytes: int = 512 * 1024 * 1024
     # Files: the shortest `expires_after[seconds]` accepted (OpenAI's bound), and how often the
@@ -79,6 +99,9 @@ class Settings(BaseSettings):
 
     # Webhooks
     webhook_allow_private: bool = False  # loopback / private targets (tests, private setups)
+    # CIDRs of an operator's own networks that webhooks may reach whatever their address class
+    # (e.g. an internal range outside RFC 1918); cloud metadata addresses stay refused.
+    webhook_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_timeout: float = 10.0  # hard cap per delivery attempt, seconds
     webhook_max_response_bytes: int = 64 * 1024  # read at most this much of an answer
     webhook_retry_base: float = 30.0  # first retry delay; doubles per attempt, with jitter
@@ -137,6 +160,43 @@ class Settings(BaseSettings):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
 
+    @field_validator("webhook_allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        """Accept a comma-separated string; every item must be a network (a clear error)."""
+        if isinstance(value, str):
+            value = [n.strip() for n in value.split(",") if n.strip()]
+        if isinstance(value, list):
+            for item in value:
+                try:
+                    ipaddress.ip_network(str(item), strict=False)
+                except ValueError:
+                    raise ValueError(f"ORCH_WEBHOOK_ALLOW_NETWORKS: {item!r} is not a network"
+                                     " (CIDR, e.g. 198.18.0.0/15)") from None
+        return value
+
+    @property
+    def webhook_allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
+                                                ...]:
+        """webhook_allow_networks parsed."""
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.webhook_allow_networks)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _amqp_broker_url(cls, value: str) -> str:
+        """Empty (the broker is ORCH_REDIS_URL's Redis) or a RabbitMQ URL, refused at start."""
+        if value and urlsplit(value).scheme not in ("amqp", "amqps", "pyamqp"):
+            raise ValueError("ORCH_BROKER_URL must be an amqp:// or amqps:// URL (RabbitMQ);"
+                             " leave it empty to use ORCH_REDIS_URL's Redis as the broker")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _readable_redis_url(cls, value: str) -> str:
+        """A malformed URL stops the process at start, not at its first use of Redis."""
+        parse_sentinel(value)
+        return value
+
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:
         """A lease is renewed once it is a heartbeat old: it must last two heartbeats."""
@@ -145,6 +205,14 @@ class Settings(BaseSettings):
                 f"ORCH_LEASE_SECONDS ({self.lease_seconds:g}) must be more than twice "
                 f"ORCH_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g})")
         return self
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        """Empty, or s3://bucket[/prefix] with a valid bucket name and nothing else."""
+        if value:
+            storage_location(value)
+        return value
 
     @property
     def effective_database_url(self) -> str:
@@ -158,6 +226,31 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Process-wide settings, read once."""
     return Settings()
+
+
+_BUCKET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def storage_location(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of an ORCH_STORAGE_URL `s3://bucket/prefix`; ValueError otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3":
+        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: the scheme must be s3:// "
+                         "(or leave it empty for the local folder)")
+    if parts.query or parts.fragment or "@" in parts.netloc or ":" in parts.netloc:
+        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: only s3://bucket/prefix "
+                         "(the endpoint and credentials have settings of their own)")
+    bucket = parts.netloc
+    if not (3 <= len(bucket) <= 63 and set(bucket) <= _BUCKET_CHARS
+            and bucket[0].isalnum() and bucket[-1].isalnum()):
+        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: {bucket!r} is not a "
+                         "bucket name (3-63 of a-z, 0-9, '.', '-')")
+    prefix = parts.path.strip("/")
+    if prefix and not all(p.strip(".") and set(p) <= _PREFIX_CHARS for p in prefix.split("/")):
+        raise ValueError(f"ORCH_STORAGE_URL {shown_url(url)!r}: the prefix may hold only "
+                         "'/'-separated names of A-Z, a-z, 0-9, '.', '_', '-'")
+    return bucket, prefix
 
 
 def shown_url(url: str) -> str:

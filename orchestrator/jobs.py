@@ -11,7 +11,6 @@ from kombu.exceptions import KombuError
 from sqlmodel import Session
 
 from orchestrator import broker
-from orchestrator.config import get_settings
 from orchestrator.db import after_commit
 from orchestrator.redis_client import OUTAGE
 from orchestrator.shared import process_wide
@@ -20,13 +19,12 @@ from orchestrator.shared import process_wide
 @process_wide
 def producer() -> Celery:
     """A Celery app used only to publish messages (the API never imports the workers)."""
-    s = get_settings()
     app = Celery("orchestrator-producer")
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        **broker.celery_settings(s),  # Redis or RabbitMQ: URL, queues, transport options
+        **broker.celery_settings(),  # Redis or RabbitMQ: URL, queues, transport options
         task_ignore_result=True,
         broker_pool_limit=64,  # the worker's pool threads publish through this app too
     )

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,16 @@ from sandbox import containers, leftovers
 from sandbox.containers import MissingImage, SandboxConfig
 from sandbox.files import copy_in, copy_out, utf8_text
 from sandbox.kernel import Control, Kernel, Limits, sockets_ready, write_connection
-from sandbox.protocol import ExecutionRequest, ExecutionResult
+from sandbox.protocol import BlobSource, ExecutionRequest, ExecutionResult
 
 log = logging.getLogger(__name__)
 START_ERRORS = (DockerException, RuntimeError, OSError)
 FRESH = ("[This is a new Python session: the previous one {why}; variables and files of "
          "earlier calls are gone.]")
+
+
+def _no_blobs(key: str) -> Iterator[bytes]:
+    raise LookupError(f"this backend was given no blob source (asked for {key!r})")
 
 
 @dataclass
@@ -43,7 +47,7 @@ class Sandbox:
     last_used: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
     files: dict[str, Any] = field(default_factory=dict)
-    inputs: dict[str, tuple[str, float, int]] = field(default_factory=dict)
+    inputs: dict[str, tuple[str, int]] = field(default_factory=dict)  # name: (key, size)
     session: str | None = None
     users: int = 0  # calls holding or waiting for it (guarded by the backend's lock)
 
@@ -51,8 +55,10 @@ class Sandbox:
 class DockerBackend:
     """SandboxBackend on a local Docker engine (the only place that talks to Docker)."""
 
-    def __init__(self, cfg: SandboxConfig, client: docker.DockerClient | None = None) -> None:
+    def __init__(self, cfg: SandboxConfig, client: docker.DockerClient | None = None,
+                 blobs: BlobSource | None = None) -> None:
         self.cfg = cfg
+        self.blobs = blobs or _no_blobs
         self.client = client or docker.from_env(timeout=60)
         self.instance = uuid.uuid4().hex[:12]
         self.root = (cfg.state_dir / self.instance).resolve()
@@ -316,8 +322,8 @@ class DockerBackend:
              cancelled: Callable[[], bool] | None) -> ExecutionResult:
         with sb.lock:
             try:
-                copy_in(sb.container, sb.inputs, request.files)
-            except (APIError, OSError) as exc:
+                copy_in(sb.container, sb.inputs, request.files, self.blobs)
+            except (APIError, OSError, LookupError) as exc:  # LookupError: no such blob
                 return ExecutionResult(status="error", error=f"Input files failed: {exc}")
             control = Control(
                 interrupt=lambda: self._signal(sb, "SIGINT"),
@@ -340,7 +346,7 @@ class DockerBackend:
             # An input is no output: new here, or copied over again and left untouched
             # (the size it came with, the archive's mtime 0).
             changed -= {n for n in changed if n in sb.inputs
-                        and snapshot[n][0] == sb.inputs[n][2]
+                        and snapshot[n][0] == sb.inputs[n][1]
                         and (sb.files.get(n) is None or snapshot[n][1] == 0)}
             sb.files = snapshot
             if changed:

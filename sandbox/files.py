@@ -7,13 +7,14 @@ import logging
 import os
 import posixpath
 import tarfile
+import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from typing import IO
 
 from docker.errors import APIError
 from docker.models.containers import Container
 
-from sandbox.protocol import InputFile, OutputFile
+from sandbox.protocol import BlobSource, InputFile, OutputFile
 
 log = logging.getLogger(__name__)
 
@@ -26,24 +27,26 @@ def safe_name(name: str) -> str:
     return "_" + base if base.startswith(".") else base
 
 
-def pack(files: Iterable[InputFile], uid: int = 1000) -> bytes:
-    """A tar archive of the input files, owned by the sandbox user. A file given under
-    several names is stored once and linked under the others (no extra room in /mnt/data)."""
-    buf = io.BytesIO()
+def pack(files: Iterable[InputFile], blobs: BlobSource, out: IO[bytes],
+         uid: int = 1000) -> None:
+    """Write a tar archive of the input files to `out` (each blob streamed in, never whole
+    in memory), owned by the sandbox user. A file given under several names is stored once
+    and linked under the others (no extra room in /mnt/data)."""
     first: dict[str, str] = {}
-    with tarfile.open(fileobj=buf, mode="w") as tar:
+    with tarfile.open(fileobj=out, mode="w") as tar:
         for f in files:
             info = tarfile.TarInfo(safe_name(f.name))
             info.mode, info.uid, info.gid = 0o644, uid, uid
-            if f.path in first:
-                info.type, info.linkname = tarfile.LNKTYPE, first[f.path]
+            if f.key in first:
+                info.type, info.linkname = tarfile.LNKTYPE, first[f.key]
                 tar.addfile(info)
                 continue
-            first[f.path] = info.name
-            data = Path(f.path).read_bytes()
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+            first[f.key] = info.name
+            info.size = f.size
+            body = io.BufferedReader(_Chunks(blobs(f.key)))
+            tar.addfile(info, body)  # OSError when the blob is shorter than its size
+            if body.read(1):
+                raise OSError(f"the blob of {f.name!r} is longer than its {f.size} bytes")
 
 
 def utf8_name(name: str) -> tuple[str, str | None]:
@@ -117,23 +120,22 @@ def unpack_regular(chunks: Iterator[bytes], wanted: set[str], limit: int) -> lis
     return out
 
 
-def copy_in(container: Container, inputs: dict[str, tuple[str, float, int]],
-            files: Iterable[InputFile]) -> None:
+def copy_in(container: Container, inputs: dict[str, tuple[str, int]],
+            files: Iterable[InputFile], blobs: BlobSource) -> None:
     """Put the input files that are new or changed since last time (`inputs`: what the
-    container got, by name) in /mnt/data, each with every other name of the same file."""
+    container got, by name: key and size) in /mnt/data, each with every other name of the
+    same file; their bytes come from `blobs`."""
     files = list(files)
-    marks = {f.name: (f.path, *_stat(f.path)) for f in files}
-    stale = {f.path for f in files if inputs.get(safe_name(f.name)) != marks[f.name]}
-    fresh = [f for f in files if f.path in stale]
+    stale = {f.key for f in files if inputs.get(safe_name(f.name)) != (f.key, f.size)}
+    fresh = [f for f in files if f.key in stale]
+    if not fresh:
+        return
+    with tempfile.TemporaryFile() as archive:
+        pack(fresh, blobs, archive)
+        archive.seek(0)
+        container.put_archive(DATA_DIR, archive)
     for f in fresh:
-        inputs[safe_name(f.name)] = marks[f.name]
-    if fresh:
-        container.put_archive(DATA_DIR, pack(fresh))
-
-
-def _stat(path: str) -> tuple[float, int]:
-    st = Path(path).stat()
-    return st.st_mtime, st.st_size
+        inputs[safe_name(f.name)] = (f.key, f.size)
 
 
 def copy_out(container: Container, names: set[str],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -11,12 +11,18 @@ from typing import Any, Literal, Protocol
 Status = Literal["ok", "error", "timeout", "killed", "cancelled", "unavailable"]
 
 
+# How the worker reads an input file's bytes: its storage key -> chunks (the blob store's
+# reader; raises at once when there is no such blob).
+BlobSource = Callable[[str], Iterator[bytes]]
+
+
 @dataclass(frozen=True)
 class InputFile:
-    """A file to place in /mnt/data before the code runs (a path readable by the worker)."""
+    """A file to place in /mnt/data before the code runs: its blob's key and size."""
 
     name: str
-    path: str
+    key: str
+    size: int
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pytest
 
 from orchestrator.engine import edge_log
 from orchestrator.engine.transitions import EDGES
+from tests.support.s3_server import S3Server, s3_server
 from tests.support.servers import (
     ApiServer,
     api_server,
@@ -38,6 +39,13 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
     db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
     # No worker answers here: a plain POST /v1/responses gives up waiting after 2 s.
     with db as url, api_server(url, workdir, ORCH_RESPONSE_WAIT_SECONDS="2") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One S3-protocol server (moto's) with a bucket, shared by the tests of the S3 store."""
+    with s3_server(tmp_path_factory.mktemp("s3")) as srv:
         yield srv
 
 

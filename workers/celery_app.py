@@ -27,11 +27,14 @@ from orchestrator.db import get_engine
 from orchestrator.jobs import QUEUES as JOB_QUEUES
 from orchestrator.jobs import Task
 from orchestrator.redis_client import get_redis
+from orchestrator.storage import get_store
+from workers import broker_transport
 
 
 def make_app() -> Celery:
     """Build the Celery app from Settings (with the faces plugged into the engine and batches)."""
     wiring.install()
+    broker_transport.install()
     s = get_settings()
     app = Celery("orchestrator", include=[
         "workers.tasks.runs", "workers.tasks.webhooks", "workers.tasks.retrieval",
@@ -60,7 +63,7 @@ def make_app() -> Celery:
         worker_soft_shutdown_timeout=10,
         worker_enable_soft_shutdown_on_idle=True,
         # Broker URL, queues and transport options: Redis or RabbitMQ (orchestrator/broker.py).
-        **broker.celery_settings(s),
+        **broker.celery_settings(),
         beat_schedule={
             Task.SWEEP: {"task": Task.SWEEP, "schedule": s.sweep_interval,
                          "options": {"queue": "maintenance", "expires": s.sweep_interval * 5}},
@@ -95,9 +98,10 @@ def _quiet_http_logs(**_: Any) -> None:
 
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
-    """A forked pool child must not share its parent's database or Redis connections."""
+    """A forked pool child must not share its parent's database, Redis or storage connections."""
     get_engine.cache_clear()
     get_redis.cache_clear()
+    get_store.cache_clear()
 
 
 @worker_init.connect

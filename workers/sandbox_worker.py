@@ -17,6 +17,7 @@ from orchestrator.engine.code_interpreter import alive_key, renew_job_lease
 from orchestrator.engine.status import RunStatus
 from orchestrator.models import RunRecord
 from orchestrator.redis_client import get_redis
+from orchestrator.storage import get_store
 from sandbox import tasks
 from sandbox.containers import SandboxConfig
 from sandbox.docker_backend import DockerBackend
@@ -63,7 +64,9 @@ def heartbeat(queue: str, stop: threading.Event, every: float = 5.0) -> None:
 def main(concurrency: int, log_level: str, name: str) -> None:
     """Start the backend (reap, warm pool) and a Celery worker on the sandbox queues only:
     the shared `sandbox` and its own, to which the threads whose sessions it holds return."""
-    backend = DockerBackend(sandbox_config(get_settings()))
+    # Input files are read from the blob store, which this host may share with the API only.
+    backend = DockerBackend(sandbox_config(get_settings()),
+                            blobs=lambda key: get_store().reader(key))
     backend.start()
     own = f"sandbox.{socket.gethostname()}.{backend.instance}"
     stop = threading.Event()

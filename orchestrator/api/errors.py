@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.errors import APIError, InvalidRequest, ServiceUnavailable
+from orchestrator.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 # Discriminator values of the faces' tagged unions ("function" in tools[0].function.name),
@@ -134,6 +135,14 @@ def install(app: FastAPI, union_tags: frozenset[str] = frozenset()) -> None:
         if database_unreachable(exc):
             return unavailable_response(exc)
         return _server_error(exc)
+
+    @app.exception_handler(StorageUnavailable)
+    async def _storage(_req: Request, exc: StorageUnavailable) -> JSONResponse:
+        # The bucket (or the disk) is unreachable: a moment's outage, not the client's fault.
+        log.warning("blob store unavailable during a request: %s", exc)
+        return error_response(ServiceUnavailable(
+            "The server could not reach its file storage while processing your request."
+            " Please retry the request in a moment."))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:

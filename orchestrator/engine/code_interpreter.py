@@ -37,7 +37,6 @@ from orchestrator.models import (
 )
 from orchestrator.models.base import now
 from orchestrator.redis_client import get_redis
-from orchestrator.storage import get_store
 from orchestrator.storage.files import save_file
 
 NAME = "code_interpreter"
@@ -170,9 +169,10 @@ def job(session: Session, run: RunRecord, step: RunStepRecord) -> dict[str, Any]
             "callback_args": [run.id, step.id]}
 
 
-def input_files(session: Session, run: RunRecord) -> list[dict[str, str]]:
+def input_files(session: Session, run: RunRecord) -> list[dict[str, str | int]]:
     """Files the code may read (assistant, thread and message attachments, v1 file_ids),
-    each under its filename and under its id; files the tool entry lists under their name."""
+    each under its filename and under its id; files the tool entry lists under their name.
+    Each names its blob (key and size): the sandbox worker reads it from the blob store."""
     named = {str(f["file_id"]): str(f["name"]) for t in run.tools if t.get("type") == NAME
              for f in t.get("files") or []}
     ids: list[str] = [*run.file_ids, *named]
@@ -189,15 +189,11 @@ def input_files(session: Session, run: RunRecord) -> list[dict[str, str]]:
         for att in msg.attachments or []:
             if any(t.get("type") == NAME for t in att.get("tools", [])):
                 ids.append(att["file_id"])
-    store = get_store()
-    out, names = [], set()
+    out: list[dict[str, str | int]] = []
+    names = set()
     rows = session.exec(select(FileRecord).where(
         col(FileRecord.id).in_(list(dict.fromkeys(ids))), FileRecord.tenant == run.tenant))
     for rec in rows.all():
-        path_of = getattr(store, "path_of", None)
-        if path_of is None:
-            continue
-        path = str(path_of(rec.storage_key))
         name = rec.filename if rec.filename not in names else f"{rec.id}-{rec.filename}"
         # Also /mnt/data/<file id>, where the hosted code interpreter put it (the sandbox
         # links the second name to the same bytes).
@@ -205,7 +201,7 @@ def input_files(session: Session, run: RunRecord) -> list[dict[str, str]]:
         for alias in dict.fromkeys(aliases):
             if alias not in names:
                 names.add(alias)
-                out.append({"name": alias, "path": path})
+                out.append({"name": alias, "key": rec.storage_key, "size": rec.bytes})
     return out
 
 

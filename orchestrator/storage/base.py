@@ -17,6 +17,10 @@ class BlobNotFound(LookupError):
     """No blob is stored under the key."""
 
 
+class StorageUnavailable(OSError):
+    """The store could not be reached or refused the request (an OSError, as a disk's is)."""
+
+
 def check_key(key: str) -> list[str]:
     """The key's '/'-separated segments; refuses empty, dot-only or odd-character segments."""
     parts = key.split("/")

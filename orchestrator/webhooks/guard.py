@@ -7,6 +7,7 @@ import socket
 from urllib.parse import urlsplit
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
 # Cloud metadata services: refused even when private targets are allowed.
 METADATA = frozenset({ipaddress.ip_address("169.254.169.254"),
@@ -36,17 +37,20 @@ def embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def refusal(ip: IP, allow_private: bool) -> str | None:
-    """Why `ip` may not be contacted, or None when it may."""
+def refusal(ip: IP, allow_private: bool, allowed: Networks = ()) -> str | None:
+    """Why `ip` may not be contacted, or None when it may (`allowed`: an operator's own
+    networks, reachable whatever their class, except cloud metadata addresses)."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.scope_id:
             return "a scoped IPv6 address"
         inner = embedded_v4(ip)
         if inner is not None:
-            why = refusal(inner, allow_private)
+            why = refusal(inner, allow_private, allowed)
             return f"an IPv6 form of {inner} ({why})" if why else None
     if ip in METADATA:
         return "a cloud metadata address"
+    if any(ip in net for net in allowed):
+        return None
     if ip.is_unspecified:
         return "the unspecified address"
     if ip.is_multicast:
@@ -92,7 +96,7 @@ def check_url(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-def resolve(host: str, port: int, allow_private: bool) -> list[str]:
+def resolve(host: str, port: int, allow_private: bool, allowed: Networks = ()) -> list[str]:
     """Every address of `host`, each checked; raises UnsafeTarget if any is refused."""
     try:
         literal: IP | None = ipaddress.ip_address(host)
@@ -109,13 +113,13 @@ def resolve(host: str, port: int, allow_private: bool) -> list[str]:
     if not infos:
         raise UnsafeTarget(f"host '{host}' has no address")
     for address in infos:
-        why = refusal(ipaddress.ip_address(address), allow_private)
+        why = refusal(ipaddress.ip_address(address), allow_private, allowed)
         if why:
             raise UnsafeTarget(f"host '{host}' resolves to {address}, {why}")
     return infos
 
 
-def validate(url: str, allow_private: bool) -> None:
+def validate(url: str, allow_private: bool, allowed: Networks = ()) -> None:
     """Registration-time check: syntax, then resolve and check every address."""
     _scheme, host, port = check_url(url)
-    resolve(host, port, allow_private)
+    resolve(host, port, allow_private, allowed)

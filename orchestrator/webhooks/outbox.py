@@ -32,7 +32,8 @@ ALL = "*"  # an endpoint subscribed to every event
 def check_target(url: str, param: str) -> str:
     """A URL a webhook may be sent to, or a 400 naming `param`."""
     try:
-        validate(url, get_settings().webhook_allow_private)
+        s = get_settings()
+        validate(url, s.webhook_allow_private, s.webhook_allowed_networks)
     except UnsafeTarget as exc:
         raise InvalidRequest(f"Invalid '{param}': {exc}.", param=param,
                              code="invalid_webhook_url") from None

@@ -16,7 +16,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from orchestrator.config import get_settings
-from orchestrator.webhooks.guard import UnsafeTarget, check_url, resolve
+from orchestrator.webhooks.guard import Networks, UnsafeTarget, check_url, resolve
 
 USER_AGENT = "assistants-orchestrator-webhooks/1"
 EXCERPT = 1024  # characters of the answer kept in the delivery log
@@ -68,13 +68,13 @@ class DeadlineStream(httpcore.NetworkStream):
 _resolvers: tuple[int, ThreadPoolExecutor] | None = None
 
 
-def _resolve_within(host: str, port: int, allow_private: bool,
+def _resolve_within(host: str, port: int, allow_private: bool, allowed: Networks,
                     timeout: float | None) -> list[str]:
     """resolve() bounded by the attempt's deadline (getaddrinfo itself cannot be cut short)."""
     global _resolvers
     if _resolvers is None or _resolvers[0] != os.getpid():
         _resolvers = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="webhook-dns"))
-    future = _resolvers[1].submit(resolve, host, port, allow_private)
+    future = _resolvers[1].submit(resolve, host, port, allow_private, allowed)
     try:
         return future.result(timeout=timeout)
     except FutureTimeout:
@@ -88,15 +88,16 @@ class GuardedBackend(httpcore.SyncBackend):
     so only the socket address is pinned.
     """
 
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, allow_private: bool, allowed: Networks = ()) -> None:
         self.allow_private = allow_private
+        self.allowed = allowed
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: typing.Iterable[typing.Any] | None = None,
                     ) -> httpcore.NetworkStream:
         """Connect to the first checked address that answers."""
-        addresses = _resolve_within(host, port, self.allow_private,
+        addresses = _resolve_within(host, port, self.allow_private, self.allowed,
                                     _left(timeout, httpcore.ConnectTimeout))
         error: Exception | None = None
         for address in addresses:
@@ -113,12 +114,13 @@ class GuardedBackend(httpcore.SyncBackend):
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool that uses GuardedBackend."""
 
-    def __init__(self, allow_private: bool, max_connections: int = 20) -> None:
+    def __init__(self, allow_private: bool, max_connections: int = 20,
+                 allowed: Networks = ()) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=max_connections, max_keepalive_connections=max_connections,
-            keepalive_expiry=30.0, network_backend=GuardedBackend(allow_private))
+            keepalive_expiry=30.0, network_backend=GuardedBackend(allow_private, allowed))
 
 
 _client: tuple[int, httpx.Client] | None = None
@@ -130,7 +132,9 @@ def client() -> httpx.Client:
     if _client is None or _client[0] != os.getpid():
         s = get_settings()
         _client = (os.getpid(), httpx.Client(
-            transport=GuardedTransport(s.webhook_allow_private), follow_redirects=False,
+            transport=GuardedTransport(s.webhook_allow_private,
+                                       allowed=s.webhook_allowed_networks),
+            follow_redirects=False,
             trust_env=False, timeout=httpx.Timeout(s.webhook_timeout),
             headers={"User-Agent": USER_AGENT}))
     return _client[1]

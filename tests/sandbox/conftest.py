@@ -57,16 +57,18 @@ class SandboxStack:
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start_sandbox(self) -> subprocess.Popen[bytes]:
-        """Start `orchestrator sandbox-worker` and wait until its pool is warm."""
+    def start_sandbox(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start `orchestrator sandbox-worker` (the stack's settings, `env` over them) and wait
+        until its pool is warm (ORCH_SANDBOX_POOL_SIZE containers)."""
         log = (self.st.workdir / f"sandbox-{self.starts}.log").open("wb")
         self.starts += 1
         self.proc = subprocess.Popen(
             [str(BIN / "orchestrator"), "sandbox-worker", "--concurrency", "2"],
-            env=self.st.env, cwd=self.st.workdir, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            env={**self.st.env, **(env or {})}, cwd=self.st.workdir, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
-        while len(self.containers(self.proc.pid)) < 2:
+        warm = int({**self.st.env, **(env or {})}.get("ORCH_SANDBOX_POOL_SIZE", "2"))
+        while len(self.containers(self.proc.pid)) < warm:
             assert time.monotonic() < deadline, "sandbox pool did not warm up"
             assert self.proc.poll() is None, self.log()
             time.sleep(0.2)

@@ -1,6 +1,6 @@
 """A scripted OpenAI-compatible chat-completions server: the tests' only stand-in (the model).
 
-Run: python -m tests.support.model_server --port N [--delay-ms D]
+Run: python -m tests.support.model_server --port N [--host H] [--delay-ms D]
 Control: POST /_script {"rules": [{"match": "text", "times": n|null, "reply": {...}}]} appends
 rules (one with "for_seconds": s applies for that long only, e.g. a 429 storm); a reply is
 {"content": str} | {"tool_calls": [{"name", "arguments"}]} | {"status": 429|500,
@@ -238,13 +238,14 @@ async def reset() -> dict[str, bool]:
 
 
 def main() -> None:
-    """Serve on loopback."""
+    """Serve on loopback (or --host, e.g. a test network's address)."""
     parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-ms", type=int, default=0)
     args = parser.parse_args()
     STATE["delay_ms"] = args.delay_ms
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

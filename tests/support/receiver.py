@@ -38,7 +38,8 @@ class Answer:
 class Receiver:
     """Threaded http.server; answers follow the script, then 200."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.port = port or free_port()
         self.received: list[Received] = []
         self.answers: list[Answer] = []
@@ -49,7 +50,7 @@ class Receiver:
     @property
     def url(self) -> str:
         """Where to point an endpoint."""
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"http://{self.host}:{self.port}/hook"
 
     def script(self, *answers: Answer) -> None:
         """Answer the next requests like this (in order)."""
@@ -99,7 +100,7 @@ class Receiver:
                 pass
 
         ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 from amqp.exceptions import NotFound
 from celery import Celery
 from kombu import Connection
 
-from orchestrator.broker import celery_settings
-from orchestrator.config import Settings
+from orchestrator.broker import QUEUES, quorum_queue
+from orchestrator.redis_client import new_redis
 from tests.support.redis_server import redis_server
 from tests.support.servers import BIN, ROOT, ApiServer, api_server, free_port
 
@@ -180,7 +179,7 @@ class Stack:
     def waiting(self, queue: str) -> int:
         """Messages ready in a broker queue (LLEN on Redis, a passive declare on RabbitMQ)."""
         if not self.broker_url.startswith("amqp"):
-            return int(redis.Redis.from_url(self.broker_url).llen(queue))
+            return int(new_redis(self.broker_url).llen(queue))
         with Connection(self.broker_url, connect_timeout=5) as conn:
             try:
                 return int(conn.channel().queue_declare(queue=queue,
@@ -190,9 +189,9 @@ class Stack:
 
     def producer(self) -> Celery:
         """A Celery app publishing to this stack's broker as the API does (same queues)."""
-        app = Celery("test-producer")
-        app.conf.update(**celery_settings(Settings(redis_url=self.env["ORCH_REDIS_URL"],
-                                                   broker_url=self.broker_url)))
+        app = Celery("test-producer", broker=self.broker_url)
+        if self.broker_url.startswith("amqp"):
+            app.conf.task_queues = [quorum_queue(name) for name in QUEUES]
         return app
 
     def worker_log(self) -> str:
@@ -219,7 +218,7 @@ def stack(database_url: str, workdir: Path, redis_url: str | None = None, *, wor
 @contextlib.contextmanager
 def _stack(database_url: str, workdir: Path, redis_url: str, workers: int, beat: bool,
            settings: dict[str, str]) -> Iterator[Stack]:
-    redis.Redis.from_url(redis_url).flushdb()
+    new_redis(redis_url).flushdb()  # a redis:// or a sentinel:// URL
     with model_server(workdir) as model:
         env_extra = {**FAST_SETTINGS, "ORCH_MODEL_BASE_URL": model.base_url,
                      "ORCH_MODEL_API_KEY": "sk-model", "ORCH_REDIS_URL": redis_url, **settings}

@@ -34,3 +34,14 @@ def test_model_callers_map_host_docker_internal_to_the_host_gateway() -> None:
     assert set(MODEL_CALLERS) <= set(ours)
     assert all("host.docker.internal:host-gateway" in services[n].get("extra_hosts", [])
                for n in ours)
+
+
+def test_every_service_but_the_entry_points_can_be_scaled() -> None:
+    """`docker compose up --scale worker=3` (or any other worker): no fixed container name or
+    host port on a service that may run more than once; only the API and Flower publish a port."""
+    services = _services()
+    assert not [n for n, svc in services.items() if "container_name" in svc]
+    published = {n for n, svc in services.items() if svc.get("ports")}
+    assert published == {"api", "flower"}
+    for name in ("worker", "maintenance-worker", "beat", "sandbox-worker"):
+        assert "ports" not in services[name] and "container_name" not in services[name], name

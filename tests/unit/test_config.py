@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from orchestrator.config import Settings, shown_url
+from orchestrator.redis_url import SentinelUrl, parse_sentinel
 
 
 def test_a_lease_must_outlive_two_heartbeats() -> None:
@@ -23,3 +24,20 @@ def test_a_url_in_a_message_never_shows_its_credentials() -> None:
             == "https://models.internal:8443/v1")
     assert shown_url("http://[::1]:11434/v1") == "http://[::1]:11434/v1"
     assert shown_url("http://127.0.0.1:11434/v1") == "http://127.0.0.1:11434/v1"
+
+
+def test_redis_url_is_one_server_or_sentinels_in_celerys_form() -> None:
+    # Celery's documented form writes the database once, on the last entry; every client
+    # (kombu reads the first entry only) must agree on it, and on the master's password.
+    url = "sentinel://:p%40ss@10.0.0.1:26379;sentinel://10.0.0.2/3"
+    target = parse_sentinel(Settings(redis_url=url).redis_url)
+    assert target == SentinelUrl((("10.0.0.1", 26379), ("10.0.0.2", 26379)), 3, None, "p@ss")
+    assert target.for_celery() == ("sentinel://:p%40ss@10.0.0.1:26379/3;"
+                                   "sentinel://:p%40ss@10.0.0.2:26379/3")
+    assert parse_sentinel("redis://127.0.0.1:6379/0") is None
+    for bad, says in [("sentinel://a:26379/1;sentinel://b:26379/2", "different databases"),
+                      ("redis://a:6379;redis://b:6379", "sentinel://"),
+                      ("sentinel://a:26379;redis://b:6379", "is not sentinel://host:port"),
+                      ("http://a:6379", "unknown scheme")]:
+        with pytest.raises(ValidationError, match=says):
+            Settings(redis_url=bad)

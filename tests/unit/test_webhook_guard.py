@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from orchestrator.config import Settings
 from orchestrator.webhooks.guard import UnsafeTarget, check_url, refusal, resolve, validate
 from orchestrator.webhooks.sender import GuardedTransport
 from tests.support.receiver import Answer, Receiver, receiver
@@ -71,6 +72,26 @@ def test_private_classes_refused_unless_allowed(address: str, why: str) -> None:
 @pytest.mark.parametrize("address", GLOBAL)
 def test_global_unicast_allowed(address: str) -> None:
     assert refusal(ipaddress.ip_address(address), allow_private=False) is None
+
+
+def test_an_operators_own_networks_are_allowed_but_metadata_never() -> None:
+    """ORCH_WEBHOOK_ALLOW_NETWORKS: a reserved range an operator runs (198.18.0.0/15 here) is
+    reachable, its neighbours are not, and a metadata address inside it stays refused."""
+    own = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("169.254.0.0/16"))
+    assert refusal(ipaddress.ip_address("198.18.0.254"), False, own) is None
+    assert refusal(ipaddress.ip_address("::ffff:198.19.1.1"), False, own) is None
+    assert "reserved" in (refusal(ipaddress.ip_address("198.51.100.1"), True, own) or "")
+    assert "metadata" in (refusal(ipaddress.ip_address("169.254.169.254"), True, own) or "")
+    assert resolve("198.18.3.4", 80, False, own) == ["198.18.3.4"]
+    with pytest.raises(UnsafeTarget, match="reserved"):
+        validate("http://198.18.3.4/hook", True)
+
+
+def test_allow_networks_setting_is_checked() -> None:
+    assert Settings(webhook_allow_networks="198.18.0.0/15, 10.1.0.0/16").webhook_allowed_networks \
+        == (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("10.1.0.0/16"))
+    with pytest.raises(ValueError, match="not a network"):
+        Settings(webhook_allow_networks="198.18.0.0/33")
 
 
 @pytest.mark.parametrize(("url", "words"), [

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from kombu import Connection
 from sqlalchemy import text
 
-from orchestrator.broker import broker_url
 from orchestrator.config import get_settings
 from orchestrator.db import get_engine
+from orchestrator.redis_client import new_redis
 
 router = APIRouter(tags=["health"])
 
@@ -25,8 +24,8 @@ def health() -> dict[str, str]:
 
 @router.get("/ready")
 def ready() -> JSONResponse:
-    """Database, Redis (and a broker other than that Redis) are reachable; 503 naming what is
-    not."""
+    """Database, Redis (and RabbitMQ when it is the broker) are reachable; 503 naming what
+    is not."""
     checks: dict[str, Any] = {}
     try:
         with get_engine().connect() as conn:
@@ -35,17 +34,15 @@ def ready() -> JSONResponse:
     except Exception as exc:  # report, never raise: this is a probe
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        client = redis.Redis.from_url(get_settings().redis_url, socket_timeout=2,
-                                      socket_connect_timeout=2)
+        client = new_redis(socket_timeout=2, socket_connect_timeout=2)
         client.ping()
         client.close()
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
-    url = broker_url(get_settings())
-    if url != get_settings().redis_url:
+    if get_settings().broker_url:  # RabbitMQ (else the broker is the Redis just checked)
         try:
-            with Connection(url, connect_timeout=2) as conn:
+            with Connection(get_settings().broker_url, connect_timeout=2) as conn:
                 conn.ensure_connection(max_retries=1, interval_start=0)
             checks["broker"] = "ok"
         except Exception as exc:

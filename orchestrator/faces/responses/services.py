@@ -193,6 +193,9 @@ def _read_file(session: Session, tenant: str, given: dict[str, Any],
     """An input_file's text, read now (from the tenant's file, or the given file_data)."""
     if "file_id" in given:
         rec = get_owned(session, FileRecord, tenant, given["file_id"], "file", f"{where}.file_id")
+        if rec.bytes > MAX_INPUT_FILE:  # refused before its bytes are fetched
+            raise InvalidRequest(f"An input_file may hold at most {MAX_INPUT_FILE} bytes.",
+                                 param=where)
         name, data = rec.filename, b"".join(get_store().reader(rec.storage_key))
     else:
         name, raw = given["filename"], given["file_data"]
