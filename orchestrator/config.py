@@ -23,12 +23,17 @@ class Settings(BaseSettings):
                                       hide_input_in_errors=True)
 
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite under var/")
-    # Redis (broker, event streams, locks): one server (redis://host:6379/0), or the master that
-    # Redis Sentinel watches, in Celery's form sentinel://host:26379;sentinel://host2:26379/0
-    # (the master's user and password go in the URL, as with redis://).
+    # Redis (event streams, locks, and the broker unless broker_url is set): one server
+    # (redis://host:6379/0), or the master that Redis Sentinel watches, in Celery's form
+    # sentinel://host:26379;sentinel://host2:26379/0 (the master's user and password go in the
+    # URL, as with redis://).
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_sentinel_master: str = "mymaster"  # the name the sentinels monitor the master by
     redis_sentinel_password: str = ""  # the sentinels' own password (their requirepass), if any
+    # The Celery broker: empty = redis_url; `amqp://user:pass@host:5672/vhost` = RabbitMQ
+    # (durable quorum queues, publisher confirms; Redis still holds event streams, locks and
+    # metrics). See orchestrator/broker.py and docs/operations.md (the Celery broker).
+    broker_url: str = ""
     data_dir: Path = Path("var/data")
     # File contents (orchestrator/storage): empty = the folder blobs/ under data_dir (one host);
     # `s3://bucket/prefix` = an S3-compatible bucket every API, run and sandbox worker reaches.
@@ -74,7 +79,7 @@ class Settings(BaseSettings):
     # How long a plain (not background) POST /v1/responses waits for its answer before it
     # answers with the response as it is then (still in progress; retrieve it later).
     response_wait_seconds: float = 600.0
-    broker_visibility_timeout: int = 600
+    broker_visibility_timeout: int = 600  # Redis broker only (RabbitMQ redelivers at once)
     task_time_limit: int = 540
     # Run workers wait on the model almost all the time: thread pools keep that many model
     # calls in flight per `orchestrator worker` (see workers/celery_app.py for the measurements).
@@ -183,6 +188,15 @@ class Settings(BaseSettings):
                                                 ...]:
         """webhook_allow_networks parsed."""
         return tuple(ipaddress.ip_network(n, strict=False) for n in self.webhook_allow_networks)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _amqp_broker_url(cls, value: str) -> str:
+        """Empty (the broker is ORCH_REDIS_URL's Redis) or a RabbitMQ URL, refused at start."""
+        if value and urlsplit(value).scheme not in ("amqp", "amqps", "pyamqp"):
+            raise ValueError("ORCH_BROKER_URL must be an amqp:// or amqps:// URL (RabbitMQ);"
+                             " leave it empty to use ORCH_REDIS_URL's Redis as the broker")
+        return value
 
     @field_validator("redis_url")
     @classmethod

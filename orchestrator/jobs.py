@@ -10,24 +10,21 @@ from celery import Celery
 from kombu.exceptions import KombuError
 from sqlmodel import Session
 
-from orchestrator.config import get_settings
+from orchestrator import broker
 from orchestrator.db import after_commit
-from orchestrator.redis_client import OUTAGE, celery_broker
+from orchestrator.redis_client import OUTAGE
 from orchestrator.shared import process_wide
 
 
 @process_wide
 def producer() -> Celery:
     """A Celery app used only to publish messages (the API never imports the workers)."""
-    s = get_settings()
-    broker_url, transport_options = celery_broker()
-    app = Celery("orchestrator-producer", broker=broker_url)
+    app = Celery("orchestrator-producer")
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={**transport_options,
-                                  "visibility_timeout": s.broker_visibility_timeout},
+        **broker.celery_settings(),  # Redis or RabbitMQ: URL, queues, transport options
         task_ignore_result=True,
         broker_pool_limit=64,  # the worker's pool threads publish through this app too
     )
@@ -71,7 +68,7 @@ def send(name: str, *args: Any, countdown: float | None = None,
          queue: str | None = None) -> None:
     """Publish a task now; a lost message is recovered by the sweeper from database state."""
     producer().send_task(name, args=list(args), queue=queue or QUEUES.get(name, "runs"),
-                         countdown=countdown)
+                         countdown=broker.countdown(countdown))
 
 
 def send_committed(name: str, *args: Any, countdown: float | None = None,

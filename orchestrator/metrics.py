@@ -1,12 +1,13 @@
 """Prometheus metrics of the whole deployment, computed at scrape time from shared state.
 
 Workers are separate processes, so nothing is counted in the API's memory: run and batch
-gauges come from the database (grouped counts), queue depths from Redis (LLEN of each Celery
-queue), and the step latency histogram from bucket counters the workers keep in Redis
-(workers/metrics.py writes them; STEP_BUCKETS and STEP_KEY are shared).
+gauges come from the database (grouped counts), queue depths from the broker (LLEN of each
+Celery queue on Redis, the ready count on RabbitMQ), and the step latency histogram from bucket
+counters the workers keep in Redis (workers/metrics.py writes them; STEP_BUCKETS and STEP_KEY
+are shared).
 
-Each source is read on its own: while one is down the scrape still carries the other's
-families, and `orch_database_up` / `orch_redis_up` say which figures are missing.
+Each source is read on its own: while one is down the scrape still carries the others'
+families, and `orch_database_up` / `orch_broker_up` / `orch_redis_up` say which are missing.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from sqlmodel import Session, col, select
 
 from orchestrator.batches.counts import counts
 from orchestrator.batches.status import LIVE
+from orchestrator.broker import QUEUES, BrokerUnavailable, queue_depths
 from orchestrator.db import get_engine
 from orchestrator.engine.status import RunStatus
 from orchestrator.models import BatchRecord, RunRecord
 from orchestrator.redis_client import get_redis
 
-QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 STEP_KEY = "orch:metrics:step_seconds"
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                 120.0, math.inf)
@@ -56,12 +57,20 @@ class DeploymentCollector(Collector):
         yield _up("orch_database_up", "1 if the database answered this scrape.", from_database)
         yield from from_database
         try:
-            from_redis = [self._queues(), self._steps()]
+            from_broker = [self._queues()]
+        except BrokerUnavailable as exc:
+            log.warning("metrics: broker unreachable (%s)", exc)
+            from_broker = []
+        yield _up("orch_broker_up", "1 if the Celery broker answered this scrape (queue depths"
+                  " come from it).", from_broker)
+        yield from from_broker
+        try:
+            from_redis = [self._steps()]
         except RedisError as exc:
             log.warning("metrics: Redis unreachable (%s)", type(exc).__name__)
             from_redis = []
-        yield _up("orch_redis_up", "1 if Redis answered this scrape (queue depths and step"
-                  " latency come from it).", from_redis)
+        yield _up("orch_redis_up", "1 if Redis answered this scrape (step latency comes from"
+                  " it).", from_redis)
         yield from from_redis
 
     @staticmethod
@@ -101,10 +110,7 @@ class DeploymentCollector(Collector):
     def _queues() -> Metric:
         g = GaugeMetricFamily("orch_queue_depth", "Messages waiting in each Celery queue.",
                               labels=["queue"])
-        pipe = get_redis().pipeline(transaction=False)
-        for name in QUEUES:
-            pipe.llen(name)
-        for name, depth in zip(QUEUES, pipe.execute(), strict=True):
+        for name, depth in zip(QUEUES, queue_depths(QUEUES), strict=True):
             g.add_metric([name], float(depth))
         return g
 

@@ -19,19 +19,16 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, worker_process_init
-from kombu import Queue
+from celery.signals import after_setup_logger, worker_init, worker_process_init
 
-from orchestrator import wiring
+from orchestrator import broker, wiring
 from orchestrator.config import get_settings
 from orchestrator.db import get_engine
 from orchestrator.jobs import QUEUES as JOB_QUEUES
 from orchestrator.jobs import Task
-from orchestrator.redis_client import celery_broker, get_redis
+from orchestrator.redis_client import get_redis
 from orchestrator.storage import get_store
 from workers import broker_transport
-
-QUEUES = ("runs", "batch", "sandbox", "webhooks", "maintenance")
 
 
 def make_app() -> Celery:
@@ -39,13 +36,11 @@ def make_app() -> Celery:
     wiring.install()
     broker_transport.install()
     s = get_settings()
-    broker_url, transport_options = celery_broker()
-    app = Celery("orchestrator", broker=broker_url, include=[
+    app = Celery("orchestrator", include=[
         "workers.tasks.runs", "workers.tasks.webhooks", "workers.tasks.retrieval",
         "workers.tasks.batches", "workers.tasks.files", "workers.tasks.sandbox", "sandbox.tasks",
         "workers.metrics"])
     app.conf.update(
-        task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="runs",
         task_routes={name: {"queue": queue} for name, queue in JOB_QUEUES.items()},
         task_serializer="json",
@@ -61,18 +56,14 @@ def make_app() -> Celery:
         task_time_limit=s.task_time_limit,
         task_soft_time_limit=s.task_time_limit - 30,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={
-            **transport_options,
-            "visibility_timeout": s.broker_visibility_timeout,
-            "unacked_restore_interval": 5,
-            "unacked_restore_throttle": 1,
-        },
         # Task events on demand: `orchestrator worker --task-events` (ORCH_WORKER_TASK_EVENTS)
         # or Flower's periodic enable_events broadcast; worker heartbeats are always sent.
         worker_send_task_events=s.worker_task_events,
         task_send_sent_event=s.worker_task_events,
         worker_soft_shutdown_timeout=10,
         worker_enable_soft_shutdown_on_idle=True,
+        # Broker URL, queues and transport options: Redis or RabbitMQ (orchestrator/broker.py).
+        **broker.celery_settings(),
         beat_schedule={
             Task.SWEEP: {"task": Task.SWEEP, "schedule": s.sweep_interval,
                          "options": {"queue": "maintenance", "expires": s.sweep_interval * 5}},
@@ -111,3 +102,9 @@ def _fresh_connections(**_: Any) -> None:
     get_engine.cache_clear()
     get_redis.cache_clear()
     get_store.cache_clear()
+
+
+@worker_init.connect
+def _declare_queues(**_: Any) -> None:
+    """RabbitMQ: every queue exists before Celery binds them for delayed delivery."""
+    broker.declare_queues(app)

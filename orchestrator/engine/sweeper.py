@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from orchestrator.broker import queue_depths
 from orchestrator.config import get_settings
 from orchestrator.engine.cas import cas
 from orchestrator.engine.schedule import advance_later
@@ -15,7 +16,6 @@ from orchestrator.engine.status import RunStatus
 from orchestrator.engine.terminal import expire
 from orchestrator.models import EventRecord, RunRecord
 from orchestrator.models.base import now
-from orchestrator.redis_client import get_redis
 from orchestrator.streaming.relay import publish_outbox
 
 BATCH = 500
@@ -32,16 +32,14 @@ class SweepReport:
 
 
 def broker_backlog() -> int:
-    """Messages waiting in the run queues (kombu keeps a Redis list named after each queue).
+    """Messages waiting in the run queues (a Redis list's LLEN, a RabbitMQ queue's ready count).
 
-    Messages reserved by workers are not counted: a dead worker's reservations only come back
-    after the visibility timeout, so counting them would hide lost runs for that long. A live
-    worker's few prefetched messages may thus be sent twice, which the claim makes harmless.
+    Messages reserved by workers are not counted: on Redis a dead worker's reservations only
+    come back after the visibility timeout, so counting them would hide lost runs for that long.
+    A live worker's few prefetched messages may thus be sent twice, which the claim makes
+    harmless.
     """
-    pipe = get_redis().pipeline(transaction=False)
-    for queue in RUN_QUEUES:
-        pipe.llen(queue)
-    return sum(int(n) for n in pipe.execute())
+    return sum(queue_depths(RUN_QUEUES))
 
 
 def _touch_and_send(session: Session, runs: list[RunRecord], report: SweepReport) -> None:
@@ -68,8 +66,9 @@ def _requeue(session: Session, report: SweepReport) -> None:
     ).limit(BATCH)
     _touch_and_send(session, list(session.exec(orphans).all()), report)
     # A queued run only lacks its message if the broker lost it (e.g. Redis restarted
-    # without AOF). With a long legitimate backlog, re-sending every old queued run would
-    # flood the queue, so send at most as many as the broker is missing.
+    # without AOF; RabbitMQ's quorum queues keep theirs). With a long legitimate backlog,
+    # re-sending every old queued run would flood the queue, so send at most as many as the
+    # broker is missing.
     queued = session.exec(select(func.count()).select_from(RunRecord).where(
         col(RunRecord.status) == RunStatus.QUEUED.value)).one()
     missing = int(queued) - broker_backlog()

@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from amqp.exceptions import NotFound
+from celery import Celery
+from kombu import Connection
 
+from orchestrator.broker import QUEUES, quorum_queue
 from orchestrator.redis_client import new_redis
 from tests.support.redis_server import redis_server
 from tests.support.servers import BIN, ROOT, ApiServer, api_server, free_port
@@ -166,6 +170,29 @@ class Stack:
         for proc in self.workers:
             self.kill_group(proc)
         self.workers = []
+
+    @property
+    def broker_url(self) -> str:
+        """The Celery broker: ORCH_BROKER_URL (RabbitMQ) if set, else the stack's Redis."""
+        return self.env.get("ORCH_BROKER_URL") or self.env["ORCH_REDIS_URL"]
+
+    def waiting(self, queue: str) -> int:
+        """Messages ready in a broker queue (LLEN on Redis, a passive declare on RabbitMQ)."""
+        if not self.broker_url.startswith("amqp"):
+            return int(new_redis(self.broker_url).llen(queue))
+        with Connection(self.broker_url, connect_timeout=5) as conn:
+            try:
+                return int(conn.channel().queue_declare(queue=queue,
+                                                        passive=True).message_count)
+            except NotFound:
+                return 0
+
+    def producer(self) -> Celery:
+        """A Celery app publishing to this stack's broker as the API does (same queues)."""
+        app = Celery("test-producer", broker=self.broker_url)
+        if self.broker_url.startswith("amqp"):
+            app.conf.task_queues = [quorum_queue(name) for name in QUEUES]
+        return app
 
     def worker_log(self) -> str:
         """Everything the workers printed (for failure messages)."""

@@ -41,3 +41,14 @@ def test_redis_url_is_one_server_or_sentinels_in_celerys_form() -> None:
                       ("http://a:6379", "unknown scheme")]:
         with pytest.raises(ValidationError, match=says):
             Settings(redis_url=bad)
+
+
+def test_the_broker_url_is_empty_or_rabbitmq() -> None:
+    # Empty: ORCH_REDIS_URL's Redis (or Sentinel's master) is the broker; anything else must be
+    # RabbitMQ, refused at start with the fix, and without echoing a password-bearing URL.
+    assert Settings(broker_url="").broker_url == ""
+    url = "amqp://user:pw@mq.internal:5672/orch"
+    assert Settings(broker_url=url).broker_url == url
+    with pytest.raises(ValidationError, match="amqp:// or amqps://") as refused:
+        Settings(broker_url="redis://user:s3cret@other:6379/1")
+    assert "s3cret" not in str(refused.value)

@@ -1,21 +1,26 @@
-"""Fault injection: worker kills, duplicate delivery, Redis restart, model failures, races.
+"""Fault injection: worker kills, duplicate delivery, broker restart, model failures, races.
 
 Every case asserts that each run ends in exactly one terminal state with at most one answer.
+The crash (a whole threads worker, a pool child), duplicate-delivery, broker-restart and
+delayed-retry cases run on both brokers: Redis, and RabbitMQ on a private node (PostgreSQL
+only, as deployed).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
-import redis
-from celery import Celery
 
+from tests.support.rabbitmq import RabbitServer, private_node_available, rabbitmq_server
 from tests.support.redis_server import RedisServer, redis_server
 from tests.support.servers import postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
@@ -23,6 +28,13 @@ from tests.workers.conftest import wait_for
 
 pytestmark = pytest.mark.slow
 TERMINAL = {"completed", "failed", "cancelled", "expired", "incomplete"}
+FAULT_SETTINGS = {"ORCH_MODEL_TIMEOUT": "2", "ORCH_MODEL_MAX_ATTEMPTS": "3",
+                  "ORCH_MODEL_RATE_LIMIT_ATTEMPTS": "3", "ORCH_MAX_RUN_STEPS": "3"}
+# Redis on both database backends, RabbitMQ on PostgreSQL (the production pairing): the
+# broker-dependent cases without doubling the module's time.
+BOTH_BROKERS = pytest.mark.parametrize(
+    ("backend", "broker"), [("sqlite", "redis"), ("postgres", "redis"),
+                            ("postgres", "rabbitmq")], indirect=True, scope="session")
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +45,40 @@ def faulty(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     workdir = tmp_path_factory.mktemp(f"faults-{backend}")
     db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
     with redis_server(workdir) as rs, db as url, stack(
-            url, workdir, rs.url, ORCH_MODEL_TIMEOUT="2",
-            ORCH_MODEL_MAX_ATTEMPTS="3",
-            ORCH_MODEL_RATE_LIMIT_ATTEMPTS="3", ORCH_MAX_RUN_STEPS="3") as st:
+            url, workdir, rs.url, **FAULT_SETTINGS) as st:
         yield st, rs
 
 
+@pytest.fixture(scope="module")
+def faulty_rabbitmq(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[Stack, RabbitServer]]:
+    """The same pipeline with RabbitMQ as its broker: a private node (so that a test may
+    restart it), Redis still for event streams, locks and metrics."""
+    if not private_node_available():
+        pytest.skip("rabbitmq-server is not installed (external resource missing)")
+    workdir = tmp_path_factory.mktemp(f"faults-rabbitmq-{backend}")
+    db = postgres_database() if backend == "postgres" else sqlite_database(workdir)
+    with rabbitmq_server(workdir) as mq, redis_server(workdir) as rs, db as url, stack(
+            url, workdir, rs.url, ORCH_BROKER_URL=mq.url, **FAULT_SETTINGS) as st:
+        yield st, mq
+
+
+@pytest.fixture(scope="session")
+def broker(request: pytest.FixtureRequest) -> str:
+    """The broker of a BOTH_BROKERS case; Redis for every other test."""
+    return str(getattr(request, "param", "redis"))
+
+
 @pytest.fixture()
-def fst(faulty: tuple[Stack, RedisServer]) -> Stack:
+def faulty_on(backend: str, broker: str, request: pytest.FixtureRequest) -> tuple[Stack, Any]:
+    """The faulty stack on the test's database and broker, with its broker server."""
+    return tuple(request.getfixturevalue("faulty" if broker == "redis" else "faulty_rabbitmq"))
+
+
+@pytest.fixture()
+def fst(faulty_on: tuple[Stack, Any]) -> Stack:
     """The faulty stack, with at least one live worker."""
-    st = faulty[0]
+    st = faulty_on[0]
     st.workers = [p for p in st.workers if p.poll() is None]
     if not st.workers:
         st.start_worker()
@@ -101,9 +137,14 @@ def _only_worker(fst: Stack, pool: str) -> Any:
     return fst.start_worker("--pool", pool, "--concurrency", "8" if pool == "threads" else "2")
 
 
-@pytest.mark.parametrize(("pool", "how"), [
-    ("threads", "whole worker"), ("prefork", "whole worker"), ("prefork", "main process only"),
-])
+KILLS = [("threads", "whole worker"), ("prefork", "whole worker"),
+         ("prefork", "main process only")]
+
+
+@pytest.mark.parametrize(("backend", "broker", "pool", "how"), [
+    *[(backend, "redis", pool, how) for backend in ("sqlite", "postgres") for pool, how in KILLS],
+    ("postgres", "rabbitmq", "threads", "whole worker"),  # the pool child: the test below
+], indirect=["backend", "broker"], scope="session")
 def test_sigkill_worker_mid_step_then_new_worker(fst: Stack, client: openai.OpenAI,
                                                  pool: str, how: str) -> None:
     tag = f"kill-{pool}-{how.split()[0]}"
@@ -123,7 +164,8 @@ def test_sigkill_worker_mid_step_then_new_worker(fst: Stack, client: openai.Open
     fst.start_worker()
     final = _final(client, runs)
     recovery = time.monotonic() - started
-    print(f"\nrecovery after SIGKILL ({pool}, {how}): {recovery:.1f}s for {len(runs)} runs")
+    print(f"\nrecovery after SIGKILL ({pool}, {how}, {fst.broker_url.split(':')[0]}):"
+          f" {recovery:.1f}s for {len(runs)} runs")
     _exactly_once(client, final)
     assert recovery < 60  # the 30 s goal is measured by bench/bench_runs.py on a quiet machine
 
@@ -152,6 +194,7 @@ def test_sigkill_worker_with_20_background_responses_in_flight(
             ("message", "survived bg-kill")]
 
 
+@BOTH_BROKERS
 def test_sigkill_pool_child_mid_step(fst: Stack, client: openai.OpenAI) -> None:
     worker = _only_worker(fst, "prefork")
     fst.model.script({"match": "child-kill", "reply": {"content": "child ok",
@@ -160,18 +203,17 @@ def test_sigkill_pool_child_mid_step(fst: Stack, client: openai.OpenAI) -> None:
     _wait_in_progress(client, runs)
     children = fst.children(worker)
     assert children
-    import os
-    import signal
     os.kill(children[0], signal.SIGKILL)
     _exactly_once(client, _final(client, runs))
     _only_worker(fst, "threads")
 
 
+@BOTH_BROKERS
 def test_duplicate_delivery_calls_model_once(fst: Stack, client: openai.OpenAI) -> None:
     fst.model.script({"match": "dup-deliver", "reply": {"content": "only once",
                                                         "delay_ms": 1500}})
     [run] = _runs(client, "dup-deliver", 1)
-    producer = Celery(broker=fst.env["ORCH_REDIS_URL"])
+    producer = fst.producer()
     for _ in range(3):
         producer.send_task("runs.advance", args=[run.id], queue="runs")
     _wait_in_progress(client, [run])
@@ -209,17 +251,51 @@ def test_model_call_longer_than_the_lease_keeps_its_run(fst: Stack,
             fst.workers.remove(proc)
 
 
-def test_redis_restart_loses_queue_but_not_runs(faulty: tuple[Stack, RedisServer],
-                                                fst: Stack, client: openai.OpenAI) -> None:
-    rs = faulty[1]
-    for proc in list(fst.workers):
-        fst.kill_group(proc)
-        fst.workers.remove(proc)
-    runs = _runs(client, "redis-restart", 3)
-    rs.kill()
-    rs.start()  # empty: the queued task messages are gone
-    fst.start_worker()
-    _exactly_once(client, _final(client, runs))
+@BOTH_BROKERS
+def test_broker_restart_loses_no_run(faulty_on: tuple[Stack, Any], fst: Stack,
+                                     client: openai.OpenAI, broker: str) -> None:
+    """Runs in progress and runs waiting in the broker all complete after a broker restart.
+
+    Redis (no persistence) comes back empty: the sweeper re-sends the lost messages from the
+    database. RabbitMQ keeps them (durable quorum queues), and returns the in-progress runs'
+    unacknowledged ones to the queue when the worker's connection closes (no visibility
+    timeout). The worker is paused meanwhile, so the queue is seen as the restart left it.
+    """
+    server = faulty_on[1]
+    worker = _only_worker(fst, "threads")  # 8 threads
+    # (under the stack's 2 s model timeout: a retry of a lapsed lease must not time out)
+    fst.model.script({"match": "restart-flight", "reply": {"content": "survived restart",
+                                                           "delay_ms": 1000}})
+    in_flight = _runs(client, "restart-flight", 2)
+    _wait_in_progress(client, in_flight)
+    os.killpg(worker.pid, signal.SIGSTOP)
+    try:
+        # Published (RabbitMQ: confirmed); the broker may already have pushed some of them
+        # to the paused worker's socket, where they count as delivered, not as waiting.
+        waiting = _runs(client, "restart-wait", 3)
+        started = time.monotonic()
+        if broker == "redis":
+            server.kill()
+        else:
+            server.stop()
+        down = httpx.get(fst.api.url + "/ready", timeout=30)
+        server.start()
+        restart = time.monotonic() - started
+        kept = fst.waiting("runs")
+    finally:
+        os.killpg(worker.pid, signal.SIGCONT)
+    assert down.status_code == 503
+    if broker == "redis":
+        assert down.json()["redis"].startswith("error: ")
+        assert kept == 0  # an empty Redis: the sweeper's turn
+    else:
+        assert down.json()["broker"].startswith("error: ") and down.json()["redis"] == "ok"
+        assert kept == 5, "RabbitMQ lost messages in a restart"
+    started = time.monotonic()
+    final = _final(client, in_flight + waiting)
+    print(f"\n{broker} restart took {restart:.1f}s, {kept} messages kept; runs done"
+          f" {time.monotonic() - started:.1f}s later")
+    _exactly_once(client, final)
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="session")
@@ -255,6 +331,7 @@ def test_postgres_dropping_every_connection_breaks_nothing(
             assert b"OperationalError" not in f.read(), f"a worker hit a dead connection: {log}"
 
 
+@BOTH_BROKERS
 def test_model_429_then_success(fst: Stack, client: openai.OpenAI) -> None:
     fst.model.script({"match": "flaky-429", "times": 2,
                       "reply": {"status": 429, "retry_after": 0.2}})
@@ -346,11 +423,10 @@ def test_sweeper_does_not_duplicate_a_waiting_backlog(fst: Stack, client: openai
         fst.kill_group(proc)
         fst.workers.remove(proc)
     sweeper_only = fst.start_worker("--queues", "maintenance", "--concurrency", "1")
-    queue = redis.Redis.from_url(fst.env["ORCH_REDIS_URL"])
     runs = _runs(client, "backlog", 6)
-    assert queue.llen("runs") == 6
+    assert fst.waiting("runs") == 6
     time.sleep(8)  # past ORCH_QUEUED_STALE_SECONDS=5, several sweeps
-    assert queue.llen("runs") == 6, "the sweeper re-sent runs whose messages still wait"
+    assert fst.waiting("runs") == 6, "the sweeper re-sent runs whose messages still wait"
     fst.kill_group(sweeper_only)
     fst.workers.remove(sweeper_only)
     fst.start_worker()

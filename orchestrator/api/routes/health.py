@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from kombu import Connection
 from sqlalchemy import text
 
+from orchestrator.config import get_settings
 from orchestrator.db import get_engine
 from orchestrator.redis_client import new_redis
 
@@ -22,7 +24,8 @@ def health() -> dict[str, str]:
 
 @router.get("/ready")
 def ready() -> JSONResponse:
-    """Database and Redis are reachable; 503 naming what is not."""
+    """Database, Redis (and RabbitMQ when it is the broker) are reachable; 503 naming what
+    is not."""
     checks: dict[str, Any] = {}
     try:
         with get_engine().connect() as conn:
@@ -37,6 +40,13 @@ def ready() -> JSONResponse:
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
+    if get_settings().broker_url:  # RabbitMQ (else the broker is the Redis just checked)
+        try:
+            with Connection(get_settings().broker_url, connect_timeout=2) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse(status_code=200 if ok else 503,
                         content={"status": "ok" if ok else "unavailable", **checks})
