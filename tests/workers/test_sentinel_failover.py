@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,9 @@ def test_master_and_sentinel_passwords(tmp_path: Path, monkeypatch: pytest.Monke
 
             async def read() -> Any:
                 return await new_async_redis(socket_timeout=5).get("greeting")
-            assert asyncio.run(read()) == b"hello"
+            # On a thread of its own: an earlier test (Playwright) may leave a loop running here.
+            with ThreadPoolExecutor(1) as pool:
+                assert pool.submit(asyncio.run, read()).result(timeout=30) == b"hello"
             url, options = celery_broker()
             with Connection(url, transport_options=options) as conn:
                 conn.SimpleQueue("sentinel-pw").put({"n": 1})
