@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,20 @@ def _missing(exc: ClientError) -> bool:
 
 def _unavailable(what: str, key: str, exc: Exception) -> StorageUnavailable:
     return StorageUnavailable(f"object storage could not {what} {key!r}: {exc}")
+
+
+@contextlib.contextmanager
+def _object_call(what: str, key: str, name: str) -> Iterator[None]:
+    """S3's errors as the protocol's: no such object is BlobNotFound(key), the rest
+    StorageUnavailable naming the object."""
+    try:
+        yield
+    except ClientError as exc:
+        if _missing(exc):
+            raise BlobNotFound(key) from None
+        raise _unavailable(what, name, exc) from exc
+    except BotoCoreError as exc:
+        raise _unavailable(what, name, exc) from exc
 
 
 class S3BlobWriter:
@@ -130,27 +145,15 @@ class S3BlobStore:
         """The blob's bytes in chunks; the object is requested now, so a missing blob fails
         early, and its body is read as the chunks are asked for."""
         name = self.object_key(key)
-        try:
+        with _object_call("read", key, name):
             body = self.client.get_object(Bucket=self.bucket, Key=name)["Body"]
-        except ClientError as exc:
-            if _missing(exc):
-                raise BlobNotFound(key) from None
-            raise _unavailable("read", name, exc) from exc
-        except BotoCoreError as exc:
-            raise _unavailable("read", name, exc) from exc
         return _chunks(body, name, chunk_size)
 
     def size(self, key: str) -> int:
         """The blob's size in bytes."""
         name = self.object_key(key)
-        try:
+        with _object_call("look up", key, name):
             return int(self.client.head_object(Bucket=self.bucket, Key=name)["ContentLength"])
-        except ClientError as exc:
-            if _missing(exc):
-                raise BlobNotFound(key) from None
-            raise _unavailable("look up", name, exc) from exc
-        except BotoCoreError as exc:
-            raise _unavailable("look up", name, exc) from exc
 
     def delete(self, key: str) -> bool:
         """Remove the blob; False when there was none (S3's delete says nothing of that)."""

@@ -14,6 +14,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -159,8 +160,6 @@ class Network:
 
     def wait_reachable(self, addr: str, port: int, timeout: float = 30) -> None:
         """Wait until addr:port accepts a TCP connection from the client host."""
-        import socket
-
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -18,7 +18,7 @@ import boto3
 import httpx
 from botocore.config import Config
 
-from tests.support.servers import BIN, free_port
+from tests.support.servers import BIN, free_port, stop_process
 
 ACCESS_KEY, SECRET_KEY, REGION = "testing-key", "testing-secret", "us-east-1"
 
@@ -81,10 +81,5 @@ def s3_server(workdir: Path) -> Iterator[S3Server]:
         server.client.create_bucket(Bucket=server.bucket)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
