@@ -5,6 +5,7 @@ SDK1 := .venv-sdk1
 NODE_SDK := tests/sdk_node
 HOST ?= 127.0.0.1
 PORT ?= 8000
+TEST_WORKERS ?= 2  # pytest-xdist processes for make test (tests/conftest.py groups the modules)
 
 .PHONY: install run test lint bench
 
@@ -36,7 +37,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/lint-imports  # the layering contracts in pyproject.toml [tool.importlinter]
 
 test: install lint
-	ORCH_EDGE_CHECK=1 $(VENV)/bin/pytest -q -rs
+	ORCH_EDGE_CHECK=1 $(VENV)/bin/pytest -q -rs -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.bench_intake

@@ -22,7 +22,10 @@ from orchestrator.engine import edge_log
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("ORCH_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("ORCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# One Redis database per pytest-xdist worker (gw0 → 15, gw1 → 14, …): stacks that share it
+# flush it, and two workers' servers must not see each other's queues.
+_XDIST = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("ORCH_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _XDIST % 8}")
 
 
 def free_port() -> int:
