@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-
-import numpy as np
-import openai
+from typing import TYPE_CHECKING
 
 from orchestrator.config import get_settings
+
+if TYPE_CHECKING:  # imported where used: openai and numpy cost about 1 s of CPU at every start
+    import numpy as np  # of a process that never embeds (the API, beat, most workers)
+    import openai
 
 
 class EmbeddingError(Exception):
@@ -22,6 +24,8 @@ def enabled() -> bool:
 
 @lru_cache(maxsize=1)
 def _client() -> openai.OpenAI:
+    import openai  # deferred: openai (~0.5 s of CPU) only in processes that embed
+
     s = get_settings()
     return openai.OpenAI(base_url=s.embedding_base_url or s.model_base_url,
                          api_key=s.embedding_api_key or s.model_api_key,
@@ -30,6 +34,10 @@ def _client() -> openai.OpenAI:
 
 def embed(texts: Sequence[str]) -> list[bytes]:
     """Unit-length float32 vectors, as bytes, one per text."""
+    # deferred: numpy and openai (~1 s of CPU) only in processes that embed
+    import numpy as np
+    import openai  # deferred: as above
+
     s = get_settings()
     out: list[bytes] = []
     for start in range(0, len(texts), s.embedding_batch):
@@ -51,6 +59,8 @@ def embed(texts: Sequence[str]) -> list[bytes]:
 
 def similarities(query: bytes, blobs: Sequence[bytes]) -> np.ndarray:
     """Cosine similarity of the query to each stored vector (mismatched sizes score -1)."""
+    import numpy as np  # deferred: numpy (~0.4 s of CPU) only in processes that search vectors
+
     q = np.frombuffer(query, dtype=np.float32)
     sims = np.full(len(blobs), -1.0, dtype=np.float32)
     same = [i for i, b in enumerate(blobs) if len(b) == len(query)]

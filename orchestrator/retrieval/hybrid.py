@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from sqlmodel import Session, col, select
 
 from orchestrator.models import ChunkRecord
@@ -29,7 +28,7 @@ def dense(session: Session, tenant: str, store_ids: Sequence[str], vector: bytes
     if not rows:
         return []
     sims = similarities(vector, [bytes(r[1] or b"") for r in rows])
-    top = np.argsort(-sims)[:limit]
+    top = (-sims).argsort()[:limit]
     best = {int(rows[i][0] or 0): float(sims[i]) for i in top if sims[i] > 0}
     chunks = session.exec(select(ChunkRecord).where(col(ChunkRecord.seq).in_(list(best)))).all()
     hits = [Hit(c.vector_store_id, c.file_id, c.ordinal, c.text,

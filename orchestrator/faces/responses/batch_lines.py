@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from orchestrator.api.errors import invalid_request
 from orchestrator.batches import lines
 from orchestrator.batches.lines import Answer, Line
 from orchestrator.batches.parse import bad_line
@@ -26,6 +25,7 @@ from orchestrator.faces.responses import services as svc
 from orchestrator.faces.responses.items import message_input
 from orchestrator.faces.responses.schemas import CreateResponse
 from orchestrator.models import BatchRecord, BatchRequestRecord, RunRecord
+from orchestrator.validation import invalid_request
 
 ENDPOINT = "/v1/responses"
 
