@@ -5,9 +5,10 @@ SDK1 := .venv-sdk1
 NODE_SDK := tests/sdk_node
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# pytest-xdist processes for make test; 0 runs the tests in pytest's own process. The suite is
-# CPU-bound on a 2-core machine (-n 2 took 37 min against 36 in one process), so 0 is the default;
-# on more cores, `make test TEST_WORKERS=4` (tests/conftest.py keeps each module on one process).
+# pytest-xdist processes for make test; 0 runs the tests in pytest's own process. On the 2-core
+# machine -n 2 took 37 min against 47 in one process, but saturated both cores and one
+# load-sensitive assertion failed (tests/workers/test_throughput.py), so 0 stays the default until
+# that is settled; `make test TEST_WORKERS=2` (tests/conftest.py keeps each module on one process).
 TEST_WORKERS ?= 0
 # Every process of ours starts by importing the package: with PYTHONDONTWRITEBYTECODE set (as on
 # CI's machines) nothing is cached and each start compiles ~220 modules again (about 0.8 s of CPU
