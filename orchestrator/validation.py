@@ -35,7 +35,6 @@ def param_of(loc: Sequence[Any]) -> str | None:
     return out or None
 
 
-
 def _validation_message(err: dict[str, Any], param: str | None) -> str:
     kind = err.get("type", "")
     if kind == "json_invalid" or (param is None and kind in ("model_attributes_type",
