@@ -61,9 +61,11 @@ def _answered_once(sdk: openai.OpenAI, runs: list[Any]) -> None:
 
 
 def test_one_worker_keeps_many_model_calls_in_flight(wide: Stack, sdk: openai.OpenAI) -> None:
-    _start(wide, sdk, "--concurrency", "64")
     wide.model.script({"match": "wide", "reply": {"content": "slow answer", "delay_ms": 1500}})
+    # The 48 runs wait in the broker before the worker starts, so what is measured is the
+    # worker taking them up, not how fast one client creates them on a loaded machine.
     runs = _runs(sdk, "wide", 48)
+    wide.start_worker("--concurrency", "64")
     _answered_once(sdk, _final(sdk, runs))
     # One process, one model call per thread: most of the 48 were waiting on the model together.
     assert wide.model.stats()["max_in_flight"] >= 32
