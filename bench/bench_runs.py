@@ -277,14 +277,16 @@ def worker_pids(st: Stack) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def py_spy(pids: dict[str, int], folder: Path | None) -> Iterator[None]:
-    """With a folder: `py-spy record` (raw collapsed stacks) of each process during the block."""
+def py_spy(pids: dict[str, int], folder: Path | None, *, gil: bool = False) -> Iterator[None]:
+    """With a folder: `py-spy record` (raw collapsed stacks) of each process during the block;
+    `gil`: only the thread holding the GIL (where a process's Python CPU goes)."""
     if folder is None:
         yield
         return
     folder.mkdir(parents=True, exist_ok=True)
     procs = [subprocess.Popen([str(BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "200",
-                               "--format", "raw", "--nonblocking", "--output",
+                               "--format", "raw", "--nonblocking", *(["--gil"] if gil else []),
+                               "--output",
                                str(folder / f"{name}.txt")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for name, pid in pids.items() if name != "bench"]

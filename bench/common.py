@@ -106,7 +106,7 @@ class CpuSample:
     @classmethod
     def take(cls, pids: dict[str, int]) -> CpuSample:
         """Read /proc for each named pid (user+system time) and /proc/stat."""
-        procs = {name: _proc_cpu(pid) for name, pid in pids.items()}
+        procs = {name: proc_cpu(pid) for name, pid in pids.items()}
         fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         idle = fields[3] + fields[4]
         return cls(time.perf_counter(), procs, (sum(fields) - idle) / TICKS, sum(fields) / TICKS)
@@ -127,7 +127,8 @@ def working_processes(proc: subprocess.Popen[bytes]) -> list[int]:
     return children if len(children) > 1 else [proc.pid]
 
 
-def _proc_cpu(pid: int) -> float:
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (0.0 once it is gone)."""
     with contextlib.suppress(OSError):
         stat = Path(f"/proc/{pid}/stat").read_text()
         parts = stat.rsplit(")", 1)[1].split()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from sqlmodel import Session
 
+from orchestrator.api.answer import answer
 from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import message as to_wire
@@ -26,25 +28,27 @@ AnyMessage = Message | MessageV1
 
 
 @router.post("", response_model=AnyMessage)
-def create_message(thread_id: str, body: CreateMessage, db: DB, tenant: Tenant,
-                   v: ApiVersion) -> AnyMessage:
+async def create_message(thread_id: str, body: CreateMessage, tenant: Tenant,
+                         v: ApiVersion) -> Response:
     """Add a message to a thread."""
-    return to_wire.message(svc.create(db, tenant, v, thread_id, body), v)
+    return await answer(lambda db: to_wire.message(svc.create(db, tenant, v, thread_id, body), v))
 
 
 @router.get("", response_model=ListPage[AnyMessage])
-def list_messages(thread_id: str, db: DB, tenant: Tenant, v: ApiVersion, p: Page,
-                  run_id: Annotated[str | None, Query()] = None) -> ListPage[AnyMessage]:
+async def list_messages(thread_id: str, tenant: Tenant, v: ApiVersion, p: Page,
+                        run_id: Annotated[str | None, Query()] = None) -> Response:
     """List a thread's messages (newest first by default), optionally those of one run."""
-    scope = svc.list_scope(db, tenant, thread_id, run_id)
-    return page(db, MessageRecord, scope, p, lambda r: to_wire.message(r, v))
+    def work(db: Session) -> ListPage[AnyMessage]:
+        scope = svc.list_scope(db, tenant, thread_id, run_id)
+        return page(db, MessageRecord, scope, p, lambda r: to_wire.message(r, v))
+    return await answer(work)
 
 
 @router.get("/{message_id}", response_model=AnyMessage)
-def retrieve_message(thread_id: str, message_id: str, db: DB, tenant: Tenant,
-                     v: ApiVersion) -> AnyMessage:
+async def retrieve_message(thread_id: str, message_id: str, tenant: Tenant,
+                           v: ApiVersion) -> Response:
     """Retrieve a message."""
-    return to_wire.message(svc.get(db, tenant, thread_id, message_id), v)
+    return await answer(lambda db: to_wire.message(svc.get(db, tenant, thread_id, message_id), v))
 
 
 @router.post("/{message_id}", response_model=AnyMessage)

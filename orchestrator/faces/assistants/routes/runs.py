@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
+from sqlmodel import Session
 
+from orchestrator.api.answer import answer, in_unit_of_work
 from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.db import unit_of_work
 from orchestrator.faces.assistants.deps import ApiVersion
@@ -44,44 +46,43 @@ def _sse(run: RunRecord, v: Version, start: str = "0-0") -> StreamingResponse:
 
 
 @router.post("/runs", response_model=AnyRun)
-def create_thread_and_run(body: CreateThreadAndRun, tenant: Tenant, v: ApiVersion,
-                          response: Response) -> AnyRun | StreamingResponse:
+async def create_thread_and_run(body: CreateThreadAndRun, tenant: Tenant,
+                                v: ApiVersion) -> Response:
     """Create a thread and run it in one request."""
-    with unit_of_work() as db:
-        _thread, run = svc.create_thread_and_run(db, tenant, v, body)
     if body.stream:
+        _thread, run = await in_unit_of_work(
+            lambda db: svc.create_thread_and_run(db, tenant, v, body))
         return _sse(run, v)
-    response.headers.update(POLL_AFTER)
-    return to_wire.run(run, v)
+    return await answer(lambda db: to_wire.run(svc.create_thread_and_run(db, tenant, v, body)[1],
+                                               v), headers=POLL_AFTER)
 
 
 @router.post("/{thread_id}/runs", response_model=AnyRun)
-def create_run(thread_id: str, body: CreateRun, tenant: Tenant, v: ApiVersion,
-               response: Response, include: Include = None) -> AnyRun | StreamingResponse:
+async def create_run(thread_id: str, body: CreateRun, tenant: Tenant, v: ApiVersion,
+                     include: Include = None) -> Response:
     """Create a run on a thread."""
-    with unit_of_work() as db:
-        run = svc.create(db, tenant, v, thread_id, body)
     if body.stream:
-        return _sse(run, v)
-    response.headers.update(POLL_AFTER)
-    return to_wire.run(run, v)
+        return _sse(await in_unit_of_work(lambda db: svc.create(db, tenant, v, thread_id, body)),
+                    v)
+    return await answer(lambda db: to_wire.run(svc.create(db, tenant, v, thread_id, body), v),
+                        headers=POLL_AFTER)
 
 
 @router.get("/{thread_id}/runs", response_model=ListPage[AnyRun])
-def list_runs(thread_id: str, db: DB, tenant: Tenant, v: ApiVersion,
-              p: Page) -> ListPage[AnyRun]:
+async def list_runs(thread_id: str, tenant: Tenant, v: ApiVersion, p: Page) -> Response:
     """A thread's runs."""
-    svc.get_thread(db, tenant, thread_id)
-    return page(db, RunRecord, [RunRecord.thread_id == thread_id, RunRecord.face == FACE], p,
-                lambda r: to_wire.run(r, v))
+    def work(db: Session) -> ListPage[AnyRun]:
+        svc.get_thread(db, tenant, thread_id)
+        return page(db, RunRecord, [RunRecord.thread_id == thread_id, RunRecord.face == FACE], p,
+                    lambda r: to_wire.run(r, v))
+    return await answer(work)
 
 
 @router.get("/{thread_id}/runs/{run_id}", response_model=AnyRun)
-def retrieve_run(thread_id: str, run_id: str, db: DB, tenant: Tenant, v: ApiVersion,
-                 response: Response) -> AnyRun:
+async def retrieve_run(thread_id: str, run_id: str, tenant: Tenant, v: ApiVersion) -> Response:
     """One run."""
-    response.headers.update(POLL_AFTER)
-    return to_wire.run(svc.get(db, tenant, thread_id, run_id), v)
+    return await answer(lambda db: to_wire.run(svc.get(db, tenant, thread_id, run_id), v),
+                        headers=POLL_AFTER)
 
 
 @router.post("/{thread_id}/runs/{run_id}", response_model=AnyRun)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from sqlmodel import Session
 
+from orchestrator.api.answer import answer
 from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import run as to_wire
@@ -19,13 +21,16 @@ Include = Annotated[list[str] | None, Query(alias="include[]")]
 
 
 @router.get("/{thread_id}/runs/{run_id}/steps", response_model=ListPage[RunStep])
-def list_steps(thread_id: str, run_id: str, db: DB, tenant: Tenant, v: ApiVersion, p: Page,
-               include: Include = None) -> ListPage[RunStep]:
+async def list_steps(thread_id: str, run_id: str, tenant: Tenant, v: ApiVersion, p: Page,
+                     include: Include = None) -> Response:
     """A run's steps."""
-    svc.get(db, tenant, thread_id, run_id)
     inc = frozenset(include or [])
-    return page(db, RunStepRecord, [RunStepRecord.run_id == run_id], p,
-                lambda r: to_wire.step(r, v, inc))
+
+    def work(db: Session) -> ListPage[RunStep]:
+        svc.get(db, tenant, thread_id, run_id)
+        return page(db, RunStepRecord, [RunStepRecord.run_id == run_id], p,
+                    lambda r: to_wire.step(r, v, inc))
+    return await answer(work)
 
 
 @router.get("/{thread_id}/runs/{run_id}/steps/{step_id}", response_model=RunStep)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 from sqlmodel import col
 
+from orchestrator.api.answer import answer
 from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import thread as to_wire
@@ -26,10 +27,11 @@ AnyThread = Thread | ThreadV1
 
 
 @router.post("", response_model=AnyThread)
-def create_thread(db: DB, tenant: Tenant, v: ApiVersion,
-                  body: Annotated[CreateThread | None, Body()] = None) -> AnyThread:
+async def create_thread(tenant: Tenant, v: ApiVersion,
+                        body: Annotated[CreateThread | None, Body()] = None) -> Response:
     """Create a thread, optionally with initial messages; an empty body is allowed."""
-    return to_wire.thread(svc.create(db, tenant, v, body or CreateThread()), v)
+    return await answer(lambda db: to_wire.thread(svc.create(db, tenant, v,
+                                                             body or CreateThread()), v))
 
 
 @router.get("", response_model=ListPage[AnyThread])
@@ -40,9 +42,9 @@ def list_threads(db: DB, tenant: Tenant, v: ApiVersion, p: Page) -> ListPage[Any
 
 
 @router.get("/{thread_id}", response_model=AnyThread)
-def retrieve_thread(thread_id: str, db: DB, tenant: Tenant, v: ApiVersion) -> AnyThread:
+async def retrieve_thread(thread_id: str, tenant: Tenant, v: ApiVersion) -> Response:
     """Retrieve a thread."""
-    return to_wire.thread(svc.get(db, tenant, thread_id), v)
+    return await answer(lambda db: to_wire.thread(svc.get(db, tenant, thread_id), v))
 
 
 @router.post("/{thread_id}", response_model=AnyThread)
