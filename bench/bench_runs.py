@@ -315,7 +315,8 @@ def measure_runs(st: Stack, db: Runs, n: int, concurrency: int, workers: int,
         posted, _, errors = asyncio.run(create_runs(st, asst, threads, concurrency))
         t_created = time.time()
         completed = db.wait(asst, len(posted), timeout=600)
-        cpu = with_others(cpu0.until(CpuSample.take(worker_pids(st))))
+        cpu1 = CpuSample.take(worker_pids(st))
+        cpu = with_others(cpu0.until(cpu1))
     done = db.rows(list(posted))
     end = max(ts for _, ts in done.values())
     wall = end - t0
@@ -328,6 +329,8 @@ def measure_runs(st: Stack, db: Runs, n: int, concurrency: int, workers: int,
         "overhead_p50_ms": round(percentile(lat, 50) * 1000, 1),
         "breakdown": breakdown(posted, done, events, wall, workers),
         "cpu_cores": cpu,
+        "cpu_ms_per_run": {k: round((cpu1.procs[k] - v) * 1000 / max(completed, 1), 2)
+                           for k, v in cpu0.procs.items() if k != "bench"},
     }
 
 
@@ -538,6 +541,7 @@ def report(res: dict[str, Any]) -> str:
         f" runs.advance runtime mean {bd['task_runtime']['mean_ms']:.1f} ms,"
         f" pool busy {bd['pool_busy']:.0%}",
         f"     CPU cores used: {fmt_cpu(a['cpu_cores'])}",
+        "     CPU ms per run: " + ", ".join(f"{k} {v:.2f}" for k, v in a["cpu_ms_per_run"].items()),
         f"(a') one at a time ({one['runs']} runs): create->completed p50"
         f" {lat1['p50_ms']:.1f} ms  p95 {lat1['p95_ms']:.1f} ms  p99 {lat1['p99_ms']:.1f} ms",
         f"     split (p50): POST answered {one['post_response']['p50_ms']:.1f} ms;"

@@ -52,7 +52,8 @@ def _workers(st: Stack, queues: str = ALL_QUEUES) -> None:
     if _consuming.get(id(st)) == queues and all(p.poll() is None for p in st.workers):
         return
     st.stop_workers()
-    st.start_worker("--queues", queues, "--concurrency", "4")
+    # DEBUG: a test reads Celery's line with the return value of a task.
+    st.start_worker("--queues", queues, "--concurrency", "4", "--log-level", "debug")
     wait_for(lambda: " ready." in st.worker_log(), timeout=60)
     _consuming[id(st)] = queues
 
