@@ -38,8 +38,9 @@ from bench.common import CpuSample, machine_info, working_processes, write_resul
 from tests.support.servers import BIN, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 
-IN_FLIGHT = ("SELECT count(*) FROM runs JOIN batch_requests ON batch_requests.run_id = runs.id"
-             " WHERE batch_requests.batch_id = :b AND runs.status IN ('queued', 'in_progress')")
+IN_FLIGHT = ("SELECT runs.status, count(*) FROM runs JOIN batch_requests"
+             " ON batch_requests.run_id = runs.id WHERE batch_requests.batch_id = :b"
+             " AND runs.status IN ('queued', 'in_progress') GROUP BY runs.status")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -76,13 +77,16 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
             {"match": "", "for_seconds": seconds, "reply": {"status": 429, "retry_after": 1}},
         )).start()
     peak, first, stop = [0], [None], threading.Event()
+    samples: list[dict[str, int]] = []  # queued / in_progress counts, every 0.1 s
 
     def watch() -> None:
         with engine.connect() as conn:
             while not stop.is_set():
-                peak[0] = max(peak[0], int(conn.execute(text(IN_FLIGHT), {"b": batch.id})
-                                           .scalar() or 0))
+                now = {str(k): int(v) for k, v in conn.execute(text(IN_FLIGHT), {"b": batch.id})}
                 conn.commit()
+                peak[0] = max(peak[0], sum(now.values()))
+                if now:
+                    samples.append(now)
                 time.sleep(0.1)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -114,7 +118,13 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
         "failed": b.request_counts.failed, "output_lines": len(out),  # type: ignore[union-attr]
         "create_request_s": round(created_s, 3), "total_s": round(total_s, 2),
         "runs_per_s": round(n / total_s, 1), "first_answer_s": round(first[0] or 0, 2),
-        "peak_in_flight": peak[0], "interactive_run_s": round(interactive_s or 0, 2),
+        "peak_in_flight": peak[0],
+        # While the batch has runs in flight: how many wait in the queue, how many are claimed
+        # (a claimed run holds a worker thread from its claim to its final write).
+        "mean_queued": round(sum(x.get("queued", 0) for x in samples) / max(len(samples), 1), 1),
+        "mean_in_progress": round(sum(x.get("in_progress", 0) for x in samples)
+                                  / max(len(samples), 1), 1),
+        "interactive_run_s": round(interactive_s or 0, 2),
         "rejected_calls": int(httpx.get(st.model.url + "/_requests", timeout=30)
                               .json()["limited"]) - limited0,
         "cores": cpu0.until(cpu1),  # per process, and the machine's busy fraction
