@@ -89,20 +89,11 @@ def make_app() -> Celery:
 app = make_app()
 
 
-# Celery's own lines for every task: "Received task" and "Task … succeeded in …".
-PER_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
-
-
 @after_setup_logger.connect
-def _quiet_per_request_logs(loglevel: int = logging.INFO, **_: Any) -> None:
-    """One INFO line per model request (httpx's) costs more than it tells; keep warnings.
-    Celery's two lines per task show at DEBUG only: at INFO a worker logs what it decides
-    (a run's failure, a stale message dropped), not every step it takes."""
+def _quiet_http_logs(**_: Any) -> None:
+    """One INFO line per model request (httpx's) costs more than it tells; keep warnings."""
     for name in ("httpx", "httpx2", "httpcore", "openai"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    if loglevel > logging.DEBUG:
-        for name in PER_TASK_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @worker_process_init.connect

@@ -49,25 +49,42 @@ def test_flower_lists_run_tasks_with_their_run_ids(sdk: openai.OpenAI, assistant
         # Flower learns of workers from their heartbeats and of tasks from events.
         wait_for(lambda: httpx.get(url + "/api/workers", auth=AUTH, params={"refresh": "1"},
                                    timeout=10).json(), timeout=30, every=0.5)
-        time.sleep(1)
-        runs = [sdk.beta.threads.create_and_run_poll(
-            assistant_id=assistant.id, poll_interval_ms=100,
-            thread={"messages": [{"role": "user", "content": f"flower {i}"}]}) for i in range(3)]
-        assert all(r.status == "completed" for r in runs)
 
-        def listed() -> dict[str, Any] | None:
+        def listed(runs: list[Any]) -> dict[str, Any] | None:
             tasks = httpx.get(url + "/api/tasks", auth=AUTH, timeout=10,
                               params={"taskname": "runs.advance"}).json()
             found = {t.get("args", ""): t for t in tasks.values()}
             return found if all(any(r.id in a for a in found) for r in runs) else None
 
-        found = wait_for(listed, timeout=30, every=0.5)
+        def run(text: str) -> Any:
+            return sdk.beta.threads.create_and_run_poll(
+                assistant_id=assistant.id, poll_interval_ms=100,
+                thread={"messages": [{"role": "user", "content": text}]})
+
+        # The worker sends task events once it has handled Flower's enable_events broadcast,
+        # which takes a moment on a loaded machine: probe runs until one of them is listed.
+        deadline = time.monotonic() + 60
+        while not wait_for_listed(listed, [run("probe")], seconds=3):
+            assert time.monotonic() < deadline, "Flower never listed a run task"
+        runs = [run(f"flower {i}") for i in range(3)]
+        assert all(r.status == "completed" for r in runs)
+        found = wait_for(lambda: listed(runs), timeout=30, every=0.5)
         for run in runs:
             task = next(t for a, t in found.items() if run.id in a)
             assert task["name"] == "runs.advance" and task["state"] == "SUCCESS"
             assert task["args"] == f"('{run.id}',)" or run.id in task["args"]
         page = httpx.get(url + "/tasks", auth=AUTH, timeout=10)
         assert page.status_code == 200 and "Flower" in page.text
+
+
+def wait_for_listed(listed: Any, runs: list[Any], seconds: float) -> bool:
+    """True once Flower lists every one of `runs` within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if listed(runs):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def test_flower_refuses_other_addresses_without_auth(pipeline: Stack) -> None:

@@ -52,8 +52,7 @@ def _workers(st: Stack, queues: str = ALL_QUEUES) -> None:
     if _consuming.get(id(st)) == queues and all(p.poll() is None for p in st.workers):
         return
     st.stop_workers()
-    # DEBUG: a test reads Celery's line with the return value of a task.
-    st.start_worker("--queues", queues, "--concurrency", "4", "--log-level", "debug")
+    st.start_worker("--queues", queues, "--concurrency", "4")
     wait_for(lambda: " ready." in st.worker_log(), timeout=60)
     _consuming[id(st)] = queues
 

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from orchestrator.api.answer import answer, in_unit_of_work, json_response
 from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
@@ -65,14 +67,14 @@ async def create_response(body: CreateResponse, tenant: Tenant) -> Any:
         return StreamingResponse(_stream(run, forget=not stored),
                                  media_type="text/event-stream", headers=SSE_HEADERS)
     if body.background:
-        return made["wire"]
+        return json_response(made["wire"])
     final = await wait_for_end(run.id, ends=END_EVENTS,
                                timeout=get_settings().response_wait_seconds)
     if final is None:  # still going: the response as it is now (store=false: kept till done)
-        return await run_in_threadpool(_current, tenant, run.id)
+        return json_response(await run_in_threadpool(_current, tenant, run.id))
     if not stored:
         await run_in_threadpool(_forget, tenant, run.id)
-    return final["response"]
+    return json_response(final["response"])
 
 
 @router.post("/input_tokens")
@@ -83,17 +85,21 @@ def count_input_tokens(body: InputTokens, db: DB, tenant: Tenant) -> dict[str, A
 
 
 @router.get("/{response_id}")
-def retrieve_response(response_id: str, db: DB, tenant: Tenant, include: Include = None,
-                      stream: bool = False, starting_after: int | None = None) -> Any:
+async def retrieve_response(response_id: str, tenant: Tenant, include: Include = None,
+                            stream: bool = False, starting_after: int | None = None) -> Any:
     """A stored response, or (stream=true) its event stream from `starting_after`."""
-    run = svc.get(db, tenant, response_id)
     if stream:
+        run = await in_unit_of_work(lambda db: svc.get(db, tenant, response_id))
         if not run.stream:
             raise InvalidRequest("This response was not created with stream=true, so it has"
                                  " no stream to read.", param="stream")
         return StreamingResponse(_stream(run, -1 if starting_after is None else starting_after),
                                  media_type="text/event-stream", headers=SSE_HEADERS)
-    return mappers.response(run, svc.output_items(db, run, include or []))
+
+    def work(db: Session) -> dict[str, Any]:
+        run = svc.get(db, tenant, response_id)
+        return mappers.response(run, svc.output_items(db, run, include or []))
+    return await answer(work)
 
 
 @router.delete("/{response_id}")
