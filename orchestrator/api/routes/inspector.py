@@ -10,10 +10,10 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from fastapi.routing import APIRoute
 
 from orchestrator.api.deps import DB
 from orchestrator.api.downloads import content_disposition
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.errors import APIError, InvalidRequest, NotFound
@@ -37,8 +37,9 @@ def image_type(head: bytes) -> str | None:
     return None
 
 
-class PageRoute(APIRoute):
-    """Routes answering HTML: a sign-in redirect or an error page instead of a JSON envelope."""
+class PageRoute(UnitOfWorkRoute):
+    """Routes answering HTML: a sign-in redirect or an error page instead of a JSON envelope;
+    sync endpoints taking `db: DB` run in their unit of work (orchestrator/api/unit_route.py)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Wrap the handler to turn our exceptions into pages."""

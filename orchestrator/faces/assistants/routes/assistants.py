@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import assistant as to_wire
 from orchestrator.faces.assistants.schemas.assistant import (
@@ -20,7 +21,7 @@ from orchestrator.faces.assistants.services import assistants as svc
 from orchestrator.models import AssistantRecord
 from orchestrator.pagination import ListPage, page, page_in_memory
 
-router = APIRouter(prefix="/assistants", tags=["assistants"])
+router = APIRouter(prefix="/assistants", tags=["assistants"], route_class=UnitOfWorkRoute)
 AnyAssistant = Assistant | AssistantV1
 
 

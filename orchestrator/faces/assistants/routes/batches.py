@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.db import unit_of_work
 from orchestrator.faces.assistants.mappers.batch import batch as to_wire
 from orchestrator.faces.assistants.schemas.batch import Batch, CreateBatch
@@ -12,7 +13,7 @@ from orchestrator.faces.assistants.services import batches as svc
 from orchestrator.models import BatchRecord
 from orchestrator.pagination import ListPage, page
 
-router = APIRouter(prefix="/batches", tags=["batches"])
+router = APIRouter(prefix="/batches", tags=["batches"], route_class=UnitOfWorkRoute)
 
 
 @router.post("", response_model=Batch)

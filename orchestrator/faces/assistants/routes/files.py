@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from orchestrator.api.deps import DB, Tenant
 from orchestrator.api.downloads import content_disposition
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.errors import APIError
 from orchestrator.faces.assistants.mappers import file as to_wire
 from orchestrator.faces.assistants.schemas.file import UPLOAD_SCHEMA, FileDeleted, FileObject
@@ -17,7 +18,7 @@ from orchestrator.faces.assistants.uploads import receive_upload
 from orchestrator.models import FileRecord
 from orchestrator.pagination import ListPage, PageParams, check_limit, page
 
-router = APIRouter(tags=["files"])
+router = APIRouter(tags=["files"], route_class=UnitOfWorkRoute)
 MAX_LIST = 10_000
 
 

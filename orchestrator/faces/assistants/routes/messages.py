@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from orchestrator.api.answer import answer
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import message as to_wire
 from orchestrator.faces.assistants.schemas.common import Deleted
@@ -23,7 +24,8 @@ from orchestrator.faces.assistants.services import messages as svc
 from orchestrator.models import MessageRecord
 from orchestrator.pagination import ListPage, page, page_in_memory
 
-router = APIRouter(prefix="/threads/{thread_id}/messages", tags=["messages"])
+router = APIRouter(prefix="/threads/{thread_id}/messages", tags=["messages"],
+                   route_class=UnitOfWorkRoute)
 AnyMessage = Message | MessageV1
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from orchestrator.api.answer import answer, in_unit_of_work
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.db import unit_of_work
 from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.listeners import FACE
@@ -31,7 +32,7 @@ from orchestrator.pagination import ListPage, page
 from orchestrator.streaming.outbox import FIRST_STREAM_ID
 from orchestrator.streaming.relay import exclusive_before, relay
 
-router = APIRouter(prefix="/threads", tags=["runs"])
+router = APIRouter(prefix="/threads", tags=["runs"], route_class=UnitOfWorkRoute)
 AnyRun = Run | RunV1
 POLL_AFTER = {"openai-poll-after-ms": "500"}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

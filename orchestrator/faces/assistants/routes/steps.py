@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from orchestrator.api.answer import answer
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import run as to_wire
 from orchestrator.faces.assistants.schemas.run import RunStep
@@ -16,7 +17,7 @@ from orchestrator.faces.assistants.services import runs as svc
 from orchestrator.models import RunStepRecord
 from orchestrator.pagination import ListPage, page
 
-router = APIRouter(prefix="/threads", tags=["run steps"])
+router = APIRouter(prefix="/threads", tags=["run steps"], route_class=UnitOfWorkRoute)
 Include = Annotated[list[str] | None, Query(alias="include[]")]
 
 

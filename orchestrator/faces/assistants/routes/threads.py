@@ -9,6 +9,7 @@ from sqlmodel import col
 
 from orchestrator.api.answer import answer
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import thread as to_wire
 from orchestrator.faces.assistants.schemas.common import Deleted
@@ -22,7 +23,7 @@ from orchestrator.faces.assistants.services import threads as svc
 from orchestrator.models import ThreadRecord
 from orchestrator.pagination import ListPage, page
 
-router = APIRouter(prefix="/threads", tags=["threads"])
+router = APIRouter(prefix="/threads", tags=["threads"], route_class=UnitOfWorkRoute)
 AnyThread = Thread | ThreadV1
 
 

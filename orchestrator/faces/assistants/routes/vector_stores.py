@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.faces.assistants.mappers import vector_store as to_wire
 from orchestrator.faces.assistants.schemas.common import Deleted
 from orchestrator.faces.assistants.schemas.vector_store import (
@@ -28,7 +29,7 @@ from orchestrator.faces.assistants.services import vector_stores as svc
 from orchestrator.models import VectorStoreFileRecord, VectorStoreRecord
 from orchestrator.pagination import ListPage, page
 
-router = APIRouter(prefix="/vector_stores", tags=["vector stores"])
+router = APIRouter(prefix="/vector_stores", tags=["vector stores"], route_class=UnitOfWorkRoute)
 StatusFilter = Annotated[Literal["in_progress", "completed", "failed", "cancelled"] | None,
                          Query(alias="filter")]
 

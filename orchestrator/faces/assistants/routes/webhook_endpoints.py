@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.faces.assistants.deps import ApiVersion
 from orchestrator.faces.assistants.mappers import webhook as to_wire
 from orchestrator.faces.assistants.schemas.common import Deleted
@@ -22,7 +23,7 @@ from orchestrator.pagination import ListPage, page
 from orchestrator.webhooks import endpoints as svc
 from orchestrator.webhooks.secrets import run_secret
 
-router = APIRouter(prefix="/webhook_endpoints", tags=["webhooks"])
+router = APIRouter(prefix="/webhook_endpoints", tags=["webhooks"], route_class=UnitOfWorkRoute)
 
 
 @router.post("", response_model=WebhookEndpointWithSecret)

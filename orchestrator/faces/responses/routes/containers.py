@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from orchestrator.api.deps import DB, Page, Tenant
 from orchestrator.api.downloads import content_disposition
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.errors import InvalidRequest, PayloadTooLarge
@@ -23,7 +24,7 @@ from orchestrator.faces.responses.schemas import CreateContainer, CreateContaine
 from orchestrator.models import ContainerFileRecord, ContainerRecord
 from orchestrator.pagination import page
 
-router = APIRouter(prefix="/containers", tags=["containers"])
+router = APIRouter(prefix="/containers", tags=["containers"], route_class=UnitOfWorkRoute)
 CHUNK = 64 * 1024
 FILE_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": CreateContainerFile.model_json_schema()},

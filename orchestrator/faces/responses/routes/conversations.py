@@ -9,6 +9,7 @@ from sqlalchemy import delete as sql_delete
 from sqlmodel import col, select
 
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.db import insert
 from orchestrator.errors import not_found
 from orchestrator.faces.responses import mappers
@@ -23,7 +24,7 @@ from orchestrator.ids import new_id
 from orchestrator.models import MessageRecord, ThreadRecord
 from orchestrator.pagination import page, wire_page
 
-router = APIRouter(prefix="/conversations", tags=["conversations"])
+router = APIRouter(prefix="/conversations", tags=["conversations"], route_class=UnitOfWorkRoute)
 Include = Annotated[list[str] | None, Query(alias="include[]")]
 
 

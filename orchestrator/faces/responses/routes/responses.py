@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orchestrator.api.answer import answer, in_unit_of_work, json_response
 from orchestrator.api.deps import DB, Page, Tenant
+from orchestrator.api.unit_route import UnitOfWorkRoute
 from orchestrator.config import get_settings
 from orchestrator.db import unit_of_work
 from orchestrator.errors import InvalidRequest
@@ -26,7 +27,7 @@ from orchestrator.pagination import page_in_memory, wire_page
 from orchestrator.records import get_owned
 from orchestrator.streaming.relay import relay, wait_for_end
 
-router = APIRouter(prefix="/responses", tags=["responses"])
+router = APIRouter(prefix="/responses", tags=["responses"], route_class=UnitOfWorkRoute)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 Include = Annotated[list[str] | None, Query(alias="include[]")]
 
