@@ -56,7 +56,7 @@ def test_flower_lists_run_tasks_with_their_run_ids(sdk: openai.OpenAI, assistant
             found = {t.get("args", ""): t for t in tasks.values()}
             return found if all(any(r.id in a for a in found) for r in runs) else None
 
-        def run(text: str) -> Any:
+        def ask(text: str) -> Any:
             return sdk.beta.threads.create_and_run_poll(
                 assistant_id=assistant.id, poll_interval_ms=100,
                 thread={"messages": [{"role": "user", "content": text}]})
@@ -64,9 +64,9 @@ def test_flower_lists_run_tasks_with_their_run_ids(sdk: openai.OpenAI, assistant
         # The worker sends task events once it has handled Flower's enable_events broadcast,
         # which takes a moment on a loaded machine: probe runs until one of them is listed.
         deadline = time.monotonic() + 60
-        while not wait_for_listed(listed, [run("probe")], seconds=3):
+        while not wait_for_listed(listed, [ask("probe")], seconds=3):
             assert time.monotonic() < deadline, "Flower never listed a run task"
-        runs = [run(f"flower {i}") for i in range(3)]
+        runs = [ask(f"flower {i}") for i in range(3)]
         assert all(r.status == "completed" for r in runs)
         found = wait_for(lambda: listed(runs), timeout=30, every=0.5)
         for run in runs:
