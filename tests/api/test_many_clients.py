@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -25,16 +26,21 @@ def small_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         yield srv
 
 
-async def _all_at_once(srv: ApiServer, paths: list[str]) -> list[tuple[int, float]]:
+def _all_at_once(srv: ApiServer, paths: list[str]) -> list[tuple[int, float]]:
+    """GET every path at the same time, one connection each (threads, not an event loop: an
+    earlier Playwright test may leave one running on this thread)."""
     headers = {"Authorization": f"Bearer {srv.keys[0]}", "OpenAI-Beta": "assistants=v2"}
     limits = httpx.Limits(max_connections=len(paths))
-    async with httpx.AsyncClient(base_url=srv.base_url, headers=headers, limits=limits,
-                                 timeout=60) as client:
-        async def one(path: str) -> tuple[int, float]:
-            start = time.monotonic()
-            resp = await client.get(path)
-            return resp.status_code, time.monotonic() - start
-        return await asyncio.gather(*(one(p) for p in paths))
+    with httpx.Client(base_url=srv.base_url, headers=headers, limits=limits,
+                      timeout=60) as client, ThreadPoolExecutor(len(paths)) as pool:
+        start = threading.Barrier(len(paths))
+
+        def one(path: str) -> tuple[int, float]:
+            start.wait()
+            began = time.monotonic()
+            resp = client.get(path)
+            return resp.status_code, time.monotonic() - began
+        return list(pool.map(one, paths))
 
 
 def test_requests_beyond_threads_and_connections_all_answer(small_pool: ApiServer) -> None:
@@ -46,8 +52,7 @@ def test_requests_beyond_threads_and_connections_all_answer(small_pool: ApiServe
     # (sync endpoints with the session as a parameter), a thread and its messages.
     kinds = ["/assistants", f"/assistants/{asst}", "/vector_stores", f"/threads/{thread}",
              f"/threads/{thread}/messages"]
-    answers = asyncio.run(_all_at_once(small_pool, [kinds[i % len(kinds)]
-                                                    for i in range(CLIENTS)]))
+    answers = _all_at_once(small_pool, [kinds[i % len(kinds)] for i in range(CLIENTS)])
     assert [status for status, _ in answers] == [200] * CLIENTS
     # A session that held its connection while it waited for a thread to commit left every
     # thread waiting for a connection until the pool's 30 s timeout; nothing waits that long.
