@@ -26,13 +26,13 @@ from typing import Any
 
 import httpx
 
+from bench.bench_intake import BETA
 from bench.bench_runs import py_spy
 from bench.common import bare_server, machine_info, proc_cpu, write_results
 from bench.rawhttp import RawClient, RawResponse
 from orchestrator.redis_client import new_redis
 from tests.support.servers import api_server, postgres_database, sqlite_database
 
-BETA = {"OpenAI-Beta": "assistants=v2"}
 Send = Callable[[RawClient, int], Awaitable[RawResponse]]
 
 

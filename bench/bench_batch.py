@@ -121,9 +121,9 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
         "peak_in_flight": peak[0],
         # While the batch has runs in flight: how many wait in the queue, how many are claimed
         # (a claimed run holds a worker thread from its claim to its final write).
-        "mean_queued": round(sum(x.get("queued", 0) for x in samples) / max(len(samples), 1), 1),
-        "mean_in_progress": round(sum(x.get("in_progress", 0) for x in samples)
-                                  / max(len(samples), 1), 1),
+        **{f"mean_{status}": round(sum(x.get(status, 0) for x in samples)
+                                   / max(len(samples), 1), 1)
+           for status in ("queued", "in_progress")},
         "interactive_run_s": round(interactive_s or 0, 2),
         "rejected_calls": int(httpx.get(st.model.url + "/_requests", timeout=30)
                               .json()["limited"]) - limited0,

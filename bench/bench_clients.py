@@ -25,13 +25,12 @@ from typing import Any
 
 import httpx
 
+from bench.bench_intake import BETA
+from bench.bench_runs import TERMINAL
 from bench.common import CpuSample, Recorder, Stats, machine_info, write_results
 from bench.rawhttp import RawClient
 from tests.support.servers import postgres_database, sqlite_database
 from tests.support.stack import stack
-
-BETA = {"OpenAI-Beta": "assistants=v2"}
-TERMINAL = {"completed", "failed", "cancelled", "expired", "incomplete"}
 
 
 async def _client(rec: Recorder, asst: str, deadline: float, done: list[float]) -> None:

@@ -52,9 +52,5 @@ async def in_unit_of_work(work: Callable[[Session], T]) -> T:
 async def answer(work: Callable[[Session], BaseModel | dict[str, Any]], *,
                  headers: Mapping[str, str] | None = None) -> Response:
     """Answer 200 with `work(session)`'s wire object, committed and serialised off the loop."""
-    def run() -> bytes:
-        with unit_of_work() as session:
-            model = work(session)
-        return as_json(model)
-    return Response(await run_in_threadpool(run), media_type="application/json",
-                    headers=headers)
+    body = await in_unit_of_work(lambda session: as_json(work(session)))
+    return Response(body, media_type="application/json", headers=headers)
