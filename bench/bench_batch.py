@@ -38,9 +38,25 @@ from bench.common import CpuSample, machine_info, working_processes, write_resul
 from tests.support.servers import BIN, postgres_database, sqlite_database
 from tests.support.stack import Stack, stack
 
-IN_FLIGHT = ("SELECT runs.status, count(*) FROM runs JOIN batch_requests"
-             " ON batch_requests.run_id = runs.id WHERE batch_requests.batch_id = :b"
-             " AND runs.status IN ('queued', 'in_progress') GROUP BY runs.status")
+STATUSES = ("SELECT runs.status, count(*) FROM runs JOIN batch_requests"
+            " ON batch_requests.run_id = runs.id WHERE batch_requests.batch_id = :b"
+            " GROUP BY runs.status")
+IN_FLIGHT = ("queued", "in_progress")
+
+
+def phases(samples: list[tuple[float, dict[str, int]]], n: int, total_s: float) -> dict[str, float]:
+    """Where a batch's time went: until its first run was claimed, until 10 % and 90 % of the
+    runs completed, the completion rate between those two, and the end after the last run."""
+    def when(pred: Any) -> float:
+        return next((t for t, c in samples if pred(c)), total_s)
+    claimed = when(lambda c: c.get("in_progress", 0) + c.get("completed", 0) > 0)
+    p10 = when(lambda c: c.get("completed", 0) >= n // 10)
+    p90 = when(lambda c: c.get("completed", 0) >= n - n // 10)
+    last = when(lambda c: c.get("completed", 0) + c.get("failed", 0) >= n)
+    return {"first_claim_s": round(claimed, 2), "p10_done_s": round(p10, 2),
+            "p90_done_s": round(p90, 2),
+            "steady_runs_per_s": round((n - 2 * (n // 10)) / max(p90 - p10, 1e-9), 1),
+            "after_last_run_s": round(total_s - last, 2)}
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -77,16 +93,15 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
             {"match": "", "for_seconds": seconds, "reply": {"status": 429, "retry_after": 1}},
         )).start()
     peak, first, stop = [0], [None], threading.Event()
-    samples: list[dict[str, int]] = []  # queued / in_progress counts, every 0.1 s
+    samples: list[tuple[float, dict[str, int]]] = []  # (since t0, runs by status), every 0.1 s
 
     def watch() -> None:
         with engine.connect() as conn:
             while not stop.is_set():
-                now = {str(k): int(v) for k, v in conn.execute(text(IN_FLIGHT), {"b": batch.id})}
+                now = {str(k): int(v) for k, v in conn.execute(text(STATUSES), {"b": batch.id})}
                 conn.commit()
-                peak[0] = max(peak[0], sum(now.values()))
-                if now:
-                    samples.append(now)
+                peak[0] = max(peak[0], sum(now.get(k, 0) for k in IN_FLIGHT))
+                samples.append((time.monotonic() - t0, now))
                 time.sleep(0.1)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -112,6 +127,7 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
     stop.set()
     watcher.join()
     engine.dispose()
+    flying = [c for _, c in samples if any(c.get(k, 0) for k in IN_FLIGHT)]
     out = sdk.files.content(b.output_file_id).text.splitlines() if b.output_file_id else []
     return {
         "questions": n, "status": b.status, "completed": b.request_counts.completed,  # type: ignore[union-attr]
@@ -121,9 +137,9 @@ def run(st: Stack, n: int, storm: tuple[float, float] | None = None) -> dict[str
         "peak_in_flight": peak[0],
         # While the batch has runs in flight: how many wait in the queue, how many are claimed
         # (a claimed run holds a worker thread from its claim to its final write).
-        **{f"mean_{status}": round(sum(x.get(status, 0) for x in samples)
-                                   / max(len(samples), 1), 1)
-           for status in ("queued", "in_progress")},
+        **{f"mean_{status}": round(sum(x.get(status, 0) for x in flying)
+                                   / max(len(flying), 1), 1) for status in IN_FLIGHT},
+        **phases(samples, n, total_s),
         "interactive_run_s": round(interactive_s or 0, 2),
         "rejected_calls": int(httpx.get(st.model.url + "/_requests", timeout=30)
                               .json()["limited"]) - limited0,
