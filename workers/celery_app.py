@@ -105,7 +105,7 @@ def _fresh_connections(**_: Any) -> None:
     get_store.cache_clear()
 
 
-RUN_QUEUES = frozenset({"runs", "batch"})  # where runs' steps wait (the batch feeder's too)
+RUN_QUEUES = frozenset({"runs", "batch"})  # where runs' steps wait (`batch`: batch runs' first)
 
 
 @worker_init.connect
@@ -114,11 +114,16 @@ def _warm_model_client(sender: Any = None, **_: Any) -> None:
 
     Built lazily, the client's imports and HTTP pools (about 0.6 s on an idle 2-core machine)
     were paid by the first runs after a start, every pool thread waiting on its lock. A
-    prefork child inherits the built client, which holds no connection yet.
+    prefork child inherits the built client, which holds no connection yet. A client that
+    cannot be built now is tried again by the first run, which reports what went wrong.
     """
     consumed = set(sender.app.amqp.queues.consume_from or ()) if sender is not None else set()
-    if not consumed or RUN_QUEUES & consumed:  # no -Q: every queue
+    if consumed and not RUN_QUEUES & consumed:  # no -Q: every queue
+        return
+    try:
         default_client()
+    except Exception:  # the worker still starts; the first run reports it
+        logging.getLogger(__name__).warning("model client not built at start", exc_info=True)
 
 
 @worker_init.connect
