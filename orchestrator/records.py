@@ -20,12 +20,16 @@ def _owned(model: Any) -> Any:
                                model.tenant == bindparam("tenant"))
 
 
+def find_owned(session: Session, model: type[M], tenant: str, object_id: str) -> M | None:
+    """The tenant's object with this id, or None."""
+    return cast("M | None", session.exec(
+        _owned(cast(Any, model)), params={"object_id": object_id, "tenant": tenant}).first())
+
+
 def get_owned(session: Session, model: type[M], tenant: str, object_id: str, kind: str,
               param: str | None = None) -> M:
     """The tenant's object with this id, or OpenAI's 404."""
-    stmt = _owned(cast(Any, model))
-    row = cast("M | None", session.exec(
-        stmt, params={"object_id": object_id, "tenant": tenant}).first())
+    row = find_owned(session, model, tenant, object_id)
     if row is None:
         raise not_found(kind, object_id, param)
     return row

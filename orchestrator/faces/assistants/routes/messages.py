@@ -41,8 +41,9 @@ async def list_messages(thread_id: str, tenant: Tenant, v: ApiVersion, p: Page,
                         run_id: Annotated[str | None, Query()] = None) -> Response:
     """List a thread's messages (newest first by default), optionally those of one run."""
     def work(db: Session) -> ListPage[AnyMessage]:
-        scope = svc.list_scope(db, tenant, thread_id, run_id)
-        return page(db, MessageRecord, scope, p, lambda r: to_wire.message(r, v))
+        scope = svc.scope_of(tenant, thread_id, run_id)
+        return svc.thread_page(db, tenant, thread_id, p, lambda: page(
+            db, MessageRecord, scope, p, lambda r: to_wire.message(r, v)))
     return await answer(work)
 
 

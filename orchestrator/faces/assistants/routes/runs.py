@@ -27,6 +27,7 @@ from orchestrator.faces.assistants.schemas.run import (
     SubmitToolOutputs,
 )
 from orchestrator.faces.assistants.services import runs as svc
+from orchestrator.faces.assistants.services.messages import thread_page
 from orchestrator.models import RunRecord
 from orchestrator.pagination import ListPage, page
 from orchestrator.streaming.outbox import FIRST_STREAM_ID
@@ -73,9 +74,10 @@ async def create_run(thread_id: str, body: CreateRun, tenant: Tenant, v: ApiVers
 async def list_runs(thread_id: str, tenant: Tenant, v: ApiVersion, p: Page) -> Response:
     """A thread's runs."""
     def work(db: Session) -> ListPage[AnyRun]:
-        svc.get_thread(db, tenant, thread_id)
-        return page(db, RunRecord, [RunRecord.thread_id == thread_id, RunRecord.face == FACE], p,
-                    lambda r: to_wire.run(r, v))
+        scope = [RunRecord.thread_id == thread_id, RunRecord.tenant == tenant,
+                 RunRecord.face == FACE]
+        return thread_page(db, tenant, thread_id, p, lambda: page(
+            db, RunRecord, scope, p, lambda r: to_wire.run(r, v)))
     return await answer(work)
 
 

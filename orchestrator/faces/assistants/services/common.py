@@ -8,9 +8,9 @@ from sqlmodel import Session
 
 from orchestrator.errors import InvalidRequest
 from orchestrator.faces.assistants.schemas.common import Version
-from orchestrator.records import get_owned
+from orchestrator.records import find_owned, get_owned
 
-__all__ = ["apply_metadata", "check_tools_version", "get_owned", "reject_field"]
+__all__ = ["apply_metadata", "check_tools_version", "find_owned", "get_owned", "reject_field"]
 
 
 def check_tools_version(version: Version, tools: list[Any] | None, param: str = "tools") -> None:

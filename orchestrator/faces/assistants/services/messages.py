@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import false
+from sqlalchemy import bindparam, false
 from sqlmodel import Session, col, select
 
 from orchestrator.engine.lock import ensure_unlocked
@@ -24,6 +25,15 @@ from orchestrator.faces.assistants.services.files import require_files
 from orchestrator.ids import new_id
 from orchestrator.models import MessageRecord, ThreadRecord
 from orchestrator.models.message import CHAT_ROLES
+from orchestrator.pagination import ListPage, PageParams
+
+W = TypeVar("W")
+
+# Built once: executions hit the compiled cache without re-keying.
+MESSAGE_IN_THREAD = select(MessageRecord).where(
+    col(MessageRecord.id) == bindparam("message_id"),
+    col(MessageRecord.thread_id) == bindparam("thread_id"),
+    col(MessageRecord.tenant) == bindparam("tenant"))
 
 
 def storable(value: str) -> bool:
@@ -40,16 +50,38 @@ def get_thread(session: Session, tenant: str, thread_id: str) -> ThreadRecord:
 
 def list_scope(session: Session, tenant: str, thread_id: str,
                run_id: str | None) -> list[Any]:
-    """Filters of a thread's message list, after checking the thread.
+    """Filters of a thread's message list, after checking the thread."""
+    get_thread(session, tenant, thread_id)
+    return scope_of(tenant, thread_id, run_id)
+
+
+def scope_of(tenant: str, thread_id: str, run_id: str | None) -> list[Any]:
+    """Filters of a thread's message list: the tenant's chat messages of the thread (and run).
 
     Scoped by thread (and run) so the (thread_id[, run_id], seq) index serves each page.
     """
-    get_thread(session, tenant, thread_id)
     scope: list[Any] = [MessageRecord.thread_id == thread_id, MessageRecord.tenant == tenant,
                         col(MessageRecord.role).in_(CHAT_ROLES)]  # not a response's tool turns
     if run_id is not None:
         scope.append(MessageRecord.run_id == run_id if storable(run_id) else false())
     return scope
+
+
+def thread_page(session: Session, tenant: str, thread_id: str, params: PageParams,
+                fetch: Callable[[], ListPage[W]]) -> ListPage[W]:
+    """`fetch()`, a page of the tenant's rows in the thread, or 404 for a missing thread.
+
+    A page with rows shows the thread exists (rows go with their thread, ON DELETE CASCADE),
+    so only an empty page looks the thread up. With a cursor the thread is looked up first:
+    a missing thread is then a 404, not an unknown cursor.
+    """
+    if params.after or params.before or not storable(thread_id):
+        get_thread(session, tenant, thread_id)
+        return fetch()
+    result = fetch()
+    if not result.data:
+        get_thread(session, tenant, thread_id)
+    return result
 
 
 def reject_at(body: Any, field: str, version: Version, prefix: str) -> None:
@@ -141,16 +173,18 @@ def create(session: Session, tenant: str, version: Version, thread_id: str,
 
 
 def get(session: Session, tenant: str, thread_id: str, message_id: str) -> MessageRecord:
-    """A message of the tenant's thread, or 404 (for the thread first, then the message)."""
+    """A message of the tenant's thread, or 404 (for the thread first, then the message).
+
+    One lookup when the message is there: messages go with their thread (ON DELETE CASCADE);
+    a miss looks the thread up for the right 404.
+    """
+    if storable(message_id) and storable(thread_id):
+        rec = session.exec(MESSAGE_IN_THREAD, params={
+            "message_id": message_id, "thread_id": thread_id, "tenant": tenant}).first()
+        if rec is not None:
+            return rec
     get_thread(session, tenant, thread_id)
-    if not storable(message_id):
-        raise not_found("message", message_id)
-    rec = session.exec(select(MessageRecord).where(
-        MessageRecord.id == message_id, MessageRecord.thread_id == thread_id,
-        MessageRecord.tenant == tenant)).first()
-    if rec is None:
-        raise not_found("message", message_id)
-    return rec
+    raise not_found("message", message_id)
 
 
 def modify(session: Session, tenant: str, thread_id: str, message_id: str,

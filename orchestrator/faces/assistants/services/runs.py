@@ -28,6 +28,7 @@ from orchestrator.faces.assistants.services.assistants import check_tool_resourc
 from orchestrator.faces.assistants.services.common import (
     apply_metadata,
     check_tools_version,
+    find_owned,
     get_owned,
     reject_field,
 )
@@ -40,12 +41,16 @@ from orchestrator.webhooks import outbox as webhook_outbox
 
 
 def get(session: Session, tenant: str, thread_id: str, run_id: str) -> RunRecord:
-    """The tenant's run in that thread, or 404."""
+    """The tenant's run in that thread, or 404 (for the thread first, then the run).
+
+    One lookup when the run is there: runs go with their thread (ON DELETE CASCADE), so a run
+    of this thread shows the thread exists; a miss looks the thread up for the right 404.
+    """
+    run = find_owned(session, RunRecord, tenant, run_id)
+    if run is not None and run.thread_id == thread_id and run.face == FACE:
+        return run  # (a response is not a run here)
     get_owned(session, ThreadRecord, tenant, thread_id, "thread")
-    run = get_owned(session, RunRecord, tenant, run_id, "run")
-    if run.thread_id != thread_id or run.face != FACE:  # a response is not a run here
-        raise not_found("run", run_id)
-    return run
+    raise not_found("run", run_id)
 
 
 def get_thread(session: Session, tenant: str, thread_id: str) -> ThreadRecord:
