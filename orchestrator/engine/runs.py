@@ -12,7 +12,7 @@ from sqlmodel import Session
 from orchestrator.db import insert
 from orchestrator.engine.cas import move
 from orchestrator.engine.events import CREATED, RunChanged, StepChanged, emit
-from orchestrator.engine.lock import active_run
+from orchestrator.engine.lock import active_run_id
 from orchestrator.engine.schedule import advance_later
 from orchestrator.engine.status import RunStatus, StepStatus
 from orchestrator.errors import InvalidRequest
@@ -31,10 +31,10 @@ def insert_queued(session: Session, run: RunRecord) -> None:
         insert(session, run)
     except IntegrityError:
         session.rollback()
-        current = active_run(session, run.thread_id)
+        current = active_run_id(session, run.thread_id)
         raise InvalidRequest(
             f"Thread {run.thread_id} already has an active run"
-            f"{' ' + current.id if current else ''}.") from None
+            f"{' ' + current if current else ''}.") from None
 
 
 def announce(session: Session, run: RunRecord) -> None:
