@@ -66,6 +66,7 @@ def _kinds(client: httpx.Client, n: int) -> dict[str, Send]:
     thread = client.post("/threads", json={"messages": [
         {"role": "user", "content": f"m{i}"} for i in range(32)]}).json()["id"]
     run = client.post("/threads/runs", json={"assistant_id": asst}).json()
+    message = client.get(f"/threads/{thread}/messages", params={"limit": 1}).json()["data"][0]
     return {
         "run create": lambda c, i: c.request("POST", f"/v1/threads/{fresh[i]}/runs",
                                              json={"assistant_id": asst}),
@@ -76,6 +77,9 @@ def _kinds(client: httpx.Client, n: int) -> dict[str, Send]:
             json={"role": "user", "content": f"hello {i}"}),
         "message list": lambda c, i: c.request("GET", f"/v1/threads/{thread}/messages",
                                                params={"limit": 20}),
+        "message retrieve": lambda c, i: c.request(
+            "GET", f"/v1/threads/{thread}/messages/{message['id']}"),
+        "run list": lambda c, i: c.request("GET", f"/v1/threads/{run['thread_id']}/runs"),
         "create_and_run": lambda c, i: c.request("POST", "/v1/threads/runs", json={
             "assistant_id": asst, "thread": {"messages": [{"role": "user", "content": "hi"}]}}),
     }
