@@ -1,8 +1,10 @@
-"""GET of a run, a step list and a message by thread: which 404 a wrong id gets.
+"""GET of a run, a step list, a message and a thread's run and message lists: which 404 a
+wrong id gets.
 
-A run or message found in its thread is answered from that one lookup (it goes with its thread,
-ON DELETE CASCADE); every miss looks the thread up, so the 404 names the thread when the thread
-is what is missing, as at OpenAI, and the object otherwise.
+A run or message found in its thread, or a page with rows, is answered without looking the
+thread up (runs and messages go with their thread, ON DELETE CASCADE); every miss, empty page
+or cursor looks the thread up, so the 404 names the thread when the thread is what is missing,
+as at OpenAI, and the object otherwise.
 """
 
 from __future__ import annotations
